@@ -1,0 +1,112 @@
+#!/bin/bash
+# The documented diycloud install step: copies the built daemon, hook, unit, D-Bus/PAM/polkit files into place.
+#
+# Usage: packaging/install.sh [--destdir DIR] [--node-modules DIR] [--prefix /usr]
+#   --destdir DIR       stage into DIR instead of / (packaging, tests); no services are touched then
+#   --node-modules DIR  use this production node_modules (DIR or DIR/node_modules), e.g. from
+#                       packaging/build-runtime-modules.sh; default: npm ci --omit=dev --omit=optional
+#   --prefix P          default /usr (/etc/diycloud and /var/lib/diycloud are not affected)
+# Builds TypeScript (npm run build) only when dist/ is missing.
+# Afterwards, enable the login hook yourself:   pam-auth-update --enable diycloud
+# and start the daemon:                         systemctl enable --now diycloudd.service
+set -euo pipefail
+umask 022
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+DESTDIR="" NODE_MODULES="" PREFIX=/usr
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --destdir) DESTDIR=${2:?--destdir needs a value}; shift 2;;
+    --destdir=*) DESTDIR=${1#*=}; shift;;
+    --node-modules) NODE_MODULES=${2:?--node-modules needs a value}; shift 2;;
+    --node-modules=*) NODE_MODULES=${1#*=}; shift;;
+    --prefix) PREFIX=${2:?--prefix needs a value}; shift 2;;
+    --prefix=*) PREFIX=${1#*=}; shift;;
+    -h|--help) awk 'NR>1 && !/^#/{exit} NR>1{sub(/^# ?/, ""); print}' "$0"; exit 0;;
+    *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2;;
+  esac
+done
+die() { echo "install.sh: $*" >&2; exit 1; }
+[ -z "$DESTDIR" ] || { mkdir -p "$DESTDIR" && DESTDIR=$(cd "$DESTDIR" && pwd); }
+[ "$DESTDIR" != / ] || DESTDIR=""
+D=$DESTDIR
+LIB=$PREFIX/lib/diycloud
+
+# 1. compiled JavaScript
+if [ ! -d "$SRC/dist" ]; then
+  command -v npm >/dev/null || die "dist/ is missing and npm is not available to build it (run 'npm run build')"
+  echo "install.sh: dist/ missing, running npm run build" >&2
+  (cd "$SRC" && npm run build) >&2
+fi
+
+# 2. every required source, reported all at once
+missing=()
+for f in dist/entry/daemon.js package.json schema pam/diycloud-pam-hook pam/pam-configs/diycloud \
+         systemd/diycloudd.service dbus/org.diycloud.Manager1.conf \
+         dbus/org.diycloud.Manager1.xml packaging/diycloud.conf; do
+  [ -e "$SRC/$f" ] || missing+=("$f")
+done
+if [ -z "$NODE_MODULES" ] && [ ! -f "$SRC/package-lock.json" ]; then missing+=("package-lock.json (or pass --node-modules)"); fi
+[ ${#missing[@]} -eq 0 ] || die "missing required source file(s) in $SRC: ${missing[*]}"
+compgen -G "$SRC/schema/*.sql" >/dev/null || die "no SQL migrations in $SRC/schema/*.sql"
+
+# 3. node_modules
+if [ -n "$NODE_MODULES" ]; then
+  [ -d "$NODE_MODULES/node_modules" ] && NODE_MODULES=$NODE_MODULES/node_modules
+  [ -d "$NODE_MODULES" ] || die "--node-modules $NODE_MODULES is not a directory"
+else
+  command -v npm >/dev/null || die "npm is needed to fetch node_modules (or pass --node-modules DIR)"
+  stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
+  cp "$SRC/package.json" "$SRC/package-lock.json" "$stage/"
+  # Build native addons against the distribution's node headers (libnode-dev) when they exist.
+  if [ -f /usr/include/node/common.gypi ] && [ "$(command -v node)" = /usr/bin/node ]; then export npm_config_nodedir=/usr; fi
+  (cd "$stage" && npm ci --omit=dev --omit=optional --no-audit --no-fund) >&2
+  NODE_MODULES=$stage/node_modules
+fi
+[ -d "$NODE_MODULES/better-sqlite3" ] || echo "install.sh: warning: $NODE_MODULES has no better-sqlite3" >&2
+
+# 4. application tree
+rm -rf "$D$LIB/dist" "$D$LIB/node_modules" "$D$LIB/schema" "$D$LIB/dbus"
+install -d -m 0755 "$D$LIB"
+cp -R "$SRC/dist" "$D$LIB/dist"
+cp -R "$NODE_MODULES" "$D$LIB/node_modules"
+install -d -m 0755 "$D$LIB/schema" "$D$LIB/dbus"
+cp -R "$SRC/schema/." "$D$LIB/schema/"
+install -m 0644 "$SRC"/dbus/*.xml "$D$LIB/dbus/"
+install -m 0644 "$SRC/package.json" "$D$LIB/package.json"
+
+# 5. entry points
+wrapper() { # wrapper DEST JSFILE
+  install -d -m 0755 "$(dirname "$D$1")"
+  printf '#!/bin/sh\nexec /usr/bin/node %s "$@"\n' "$LIB/dist/entry/$2" > "$D$1"
+  chmod 0755 "$D$1"
+}
+wrapper "$PREFIX/sbin/diycloudd" daemon.js
+if [ -f "$SRC/dist/entry/cli.js" ]; then wrapper "$PREFIX/bin/diycloudctl" cli.js; fi
+install -D -m 0755 "$SRC/pam/diycloud-pam-hook" "$D$PREFIX/libexec/diycloud/pam-hook"
+
+# 6. system integration files
+install -D -m 0644 "$SRC/systemd/diycloudd.service" "$D$PREFIX/lib/systemd/system/diycloudd.service"
+install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.conf" "$D$PREFIX/share/dbus-1/system.d/org.diycloud.Manager1.conf"
+install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.xml" "$D$PREFIX/share/dbus-1/interfaces/org.diycloud.Manager1.xml"
+install -D -m 0644 "$SRC/pam/pam-configs/diycloud" "$D$PREFIX/share/pam-configs/diycloud"
+for f in "$SRC"/polkit/*.policy; do
+  if [ -e "$f" ]; then install -D -m 0644 "$f" "$D$PREFIX/share/polkit-1/actions/$(basename "$f")"; fi
+done
+for f in "$SRC"/polkit/*.rules; do
+  if [ -e "$f" ]; then install -D -m 0644 "$f" "$D$PREFIX/share/polkit-1/rules.d/$(basename "$f")"; fi
+done
+if [ -e "$D/etc/diycloud/diycloud.conf" ]; then
+  echo "install.sh: keeping existing /etc/diycloud/diycloud.conf" >&2
+else
+  install -D -m 0644 "$SRC/packaging/diycloud.conf" "$D/etc/diycloud/diycloud.conf"
+fi
+install -d -m 0700 "$D/var/lib/diycloud"
+
+# 7. a real install: tell systemd and the bus (never enables the PAM profile)
+if [ -z "$D" ] && [ -d /run/systemd/system ]; then
+  systemctl daemon-reload
+  systemctl reload dbus.service 2>/dev/null \
+    || busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null 2>&1 || true
+fi
+echo "install.sh: installed diycloud into ${D:-/} (enable the login hook with: pam-auth-update --enable diycloud)" >&2

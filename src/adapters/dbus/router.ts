@@ -1,0 +1,145 @@
+// The server side of the bus: one method handler that matches, decodes, identifies, authorizes, runs and replies.
+
+import { Message, Variant, type MessageBus } from 'dbus-next';
+import { DiycloudError } from '../../core/errors';
+import type { Logger } from '../../core/ports';
+import type { Caller, CallerResolver } from './caller';
+import { toErrorReply } from './error-reply';
+
+export interface CallContext {
+  readonly caller: Caller;
+  /** The caller set ALLOW_INTERACTIVE_AUTHORIZATION on its message. */
+  readonly interactive: boolean;
+}
+
+export interface MethodDef {
+  readonly name: string;
+  readonly inSig: string;
+  readonly outSig: string;
+  /** "root": only uid 0 (checked on the bus credentials, in addition to the bus policy). */
+  readonly access: 'root';
+  run(ctx: CallContext, body: unknown[]): Promise<unknown[]>;
+}
+
+export interface PropertyDef {
+  readonly type: string;
+  get(): unknown;
+}
+
+export interface ObjectDef {
+  readonly path: string;
+  readonly iface: string;
+  readonly xml: string;
+  readonly methods: readonly MethodDef[];
+  readonly properties: Readonly<Record<string, PropertyDef>>;
+}
+
+const NO_REPLY_EXPECTED = 0x1;
+const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
+const DBUS_ERR = 'org.freedesktop.DBus.Error.';
+
+/**
+ * Every call on our object goes through these steps, in this order:
+ *  1. match path, interface, member and signature (unknown: the standard D-Bus errors);
+ *  2. identify the caller from the bus (GetConnectionCredentials on msg.sender);
+ *  3. authorize (root-only methods: uid 0, else PermissionDenied; any error here means deny);
+ *  4. run the use case, which validates its arguments into typed values;
+ *  5. reply, or map the error through the catalogue (no stack trace ever leaves).
+ * More than `maxPending` calls in progress get Busy at once, so a flood cannot queue without bound.
+ * Returns a handler for bus.addMethodHandler; it never throws (dbus-next would send e.stack).
+ */
+export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers: CallerResolver; log: Logger; maxPending?: number }): (msg: Message) => boolean {
+  const { bus, object, callers, log } = opts;
+  const methods = new Map(object.methods.map((m) => [m.name, m]));
+  const maxPending = opts.maxPending ?? 2048;
+  let pending = 0;
+
+  const reply = (msg: Message, sig: string, body: unknown[]): void => {
+    if (!(msg.flags & NO_REPLY_EXPECTED)) bus.send(Message.newMethodReturn(msg, sig, body));
+  };
+  const fail = (msg: Message, name: string, text: string): void => {
+    if (!(msg.flags & NO_REPLY_EXPECTED)) bus.send(Message.newError(msg as unknown as string, name, text)); // types.d.ts is wrong: it takes the Message
+  };
+
+  const handleProperties = (msg: Message): void => {
+    const sig = msg.signature ?? '';
+    const [iface, name] = (msg.body ?? []) as string[];
+    if (msg.member === 'Set' && sig === 'ssv') return fail(msg, DBUS_ERR + 'PropertyReadOnly', 'all properties are read-only');
+    if (msg.member === 'GetAll' && sig === 's') {
+      const all: Record<string, Variant> = {};
+      if (iface === object.iface || iface === '') for (const [k, p] of Object.entries(object.properties)) all[k] = new Variant(p.type, p.get());
+      return reply(msg, 'a{sv}', [all]);
+    }
+    if (msg.member === 'Get' && sig === 'ss') {
+      const p = iface === object.iface || iface === '' ? object.properties[name] : undefined;
+      if (!p) return fail(msg, DBUS_ERR + 'UnknownProperty', `no property ${String(name)} on ${String(iface)}`);
+      return reply(msg, 'v', [new Variant(p.type, p.get())]);
+    }
+    fail(msg, DBUS_ERR + 'UnknownMethod', `no method ${String(msg.member)}(${sig}) on org.freedesktop.DBus.Properties`);
+  };
+
+  const handleCall = async (msg: Message, m: MethodDef): Promise<void> => {
+    const context = `${m.name} from ${msg.sender}`;
+    try {
+      let caller: Caller;
+      try {
+        caller = await callers.resolve(msg.sender);
+      } catch (e) {
+        throw new DiycloudError('PermissionDenied', 'could not identify the caller', { cause: e });
+      }
+      if (m.access === 'root' && caller.uid !== 0) {
+        throw new DiycloudError('PermissionDenied', `${m.name} may only be called by root`);
+      }
+      const out = await m.run({ caller, interactive: (msg.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0 }, msg.body ?? []);
+      reply(msg, m.outSig, out);
+    } catch (e) {
+      const r = toErrorReply(e, log, context);
+      fail(msg, r.name, r.message);
+    }
+  };
+
+  return (msg: Message): boolean => {
+    try {
+      if (msg.path !== object.path) return introspectParent(msg);
+      if (msg.interface === 'org.freedesktop.DBus.Introspectable' && msg.member === 'Introspect') {
+        reply(msg, 's', [object.xml]);
+        return true;
+      }
+      if (msg.interface === 'org.freedesktop.DBus.Properties') {
+        handleProperties(msg);
+        return true;
+      }
+      if (msg.interface === 'org.freedesktop.DBus.Peer') return false; // dbus-next answers Ping
+      const m = msg.interface === object.iface || msg.interface === undefined ? methods.get(msg.member ?? '') : undefined;
+      if (!m) {
+        fail(msg, DBUS_ERR + 'UnknownMethod', `no method ${String(msg.member)} on interface ${String(msg.interface)}`);
+        return true;
+      }
+      if ((msg.signature ?? '') !== m.inSig) {
+        fail(msg, DBUS_ERR + 'InvalidArgs', `${m.name} takes (${m.inSig}), got (${msg.signature ?? ''})`);
+        return true;
+      }
+      if (pending >= maxPending) {
+        fail(msg, 'org.diycloud.Manager1.Error.Busy', 'too many calls in progress; retry later');
+        return true;
+      }
+      pending++;
+      void handleCall(msg, m).finally(() => pending--);
+      return true;
+    } catch (e) {
+      log.error(`dispatch of ${String(msg.member)} failed: ${(e as Error).stack ?? String(e)}`);
+      fail(msg, 'org.diycloud.Manager1.Error.Failed', 'internal error; see the journal of diycloudd');
+      return true;
+    }
+  };
+
+  /** Introspection of the path's ancestors, so tools can walk from "/" to our object. */
+  function introspectParent(msg: Message): boolean {
+    const path = msg.path ?? '';
+    const prefix = path === '/' ? '/' : path + '/';
+    if (msg.interface !== 'org.freedesktop.DBus.Introspectable' || msg.member !== 'Introspect' || !object.path.startsWith(prefix)) return false;
+    const child = object.path.slice(prefix.length).split('/')[0];
+    reply(msg, 's', [`<!DOCTYPE node PUBLIC "-//freedesktop//DTD D-BUS Object Introspection 1.0//EN"\n "http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd">\n<node>\n  <node name="${child}"/>\n</node>\n`]);
+    return true;
+  }
+}

@@ -1,0 +1,21 @@
+// The ports and settings every use case receives (built by the composition root, or by a test).
+
+import type { AllocationBounds } from '../core/allocation';
+import type { Config } from '../core/config';
+import type { AccountDb, Clock, Logger, Scheduler, SliceManager, Store } from '../core/ports';
+import type { KeyedQueue } from './keyed-queue';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly bounds: AllocationBounds;
+  readonly store: Store;
+  readonly slices: SliceManager;
+  readonly accounts: AccountDb;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  /** Serializes all work on one UID. */
+  readonly queue: KeyedQueue;
+  /** Pending memory-ratchet timers by UID (owned by the daemon instance, not global). */
+  readonly ratchets: Map<number, { cancel(): void }>;
+}

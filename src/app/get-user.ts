@@ -1,0 +1,44 @@
+// Use case: a user's record with the effective allocation and what is in force (GetUser's JSON).
+
+import { isManagedUid } from '../core/login-policy';
+import { resolveAllocation } from '../core/effective-allocation';
+import type { AppDeps } from './deps';
+import { effectiveAllocationFor } from './enforce-allocation';
+import { resolveUser } from './resolve-user';
+
+/** The documented JSON schema of GetUser (docs/dbus-api.md). */
+export interface UserView {
+  name: string;
+  uid: number;
+  managed: boolean;
+  inDatabase: boolean;
+  email: string | null;
+  role: string;
+  enabled: boolean;
+  created: string | null;
+  lastLogin: string | null;
+  allocation: { cpu: number; memory: number; disk: number; gpu: boolean; tasks: number | null };
+  sources: Record<'cpu' | 'memory' | 'disk' | 'gpu' | 'tasks', 'user' | 'default'>;
+  slice: { exists: boolean; limits: Record<string, number | string> | null; memoryCurrent: number | null };
+}
+
+export async function getUser(deps: AppDeps, rawName: unknown): Promise<UserView> {
+  const u = await resolveUser(deps, rawName);
+  const eff = resolveAllocation(u.record?.overrides ?? null, deps.config.defaults);
+  const a = effectiveAllocationFor(deps, u.uid);
+  const state = await deps.slices.observe(u.uid);
+  return {
+    name: u.name,
+    uid: u.uid,
+    managed: isManagedUid(u.uid, deps.config),
+    inDatabase: u.record !== null,
+    email: u.record?.email ?? null,
+    role: u.record?.role ?? 'user',
+    enabled: u.record?.enabled ?? true,
+    created: u.record?.createdAt ?? null,
+    lastLogin: u.record?.lastLogin ?? null,
+    allocation: { cpu: a.cpuCores, memory: a.memoryMaxBytes, disk: a.diskQuotaBytes, gpu: a.gpuAccess, tasks: a.tasksMax },
+    sources: { cpu: eff.sources.cpuCores, memory: eff.sources.memoryMaxBytes, disk: eff.sources.diskQuotaBytes, gpu: eff.sources.gpuAccess, tasks: eff.sources.tasksMax },
+    slice: { exists: state !== null, limits: state ? { ...state.limits } : null, memoryCurrent: state?.memoryCurrentBytes ?? null },
+  };
+}

@@ -1,0 +1,93 @@
+// The daemon's configuration: schema, defaults and validation (pure; the file is read by an adapter).
+
+import { z } from 'zod';
+import { DiycloudError } from './errors';
+import { parseIni, type IniDocument } from './ini';
+import { parseSize } from './size';
+import type { Allocation, AllocationBounds } from './allocation';
+
+const bool = z.enum(['yes', 'no', 'true', 'false', '1', '0']).transform((v) => v === 'yes' || v === 'true' || v === '1');
+const positiveNumber = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?$/, 'expected a positive number such as 1 or 0.5')
+  .transform(Number);
+const uid = z.string().regex(/^[0-9]{1,10}$/, 'expected a UID').transform(Number).refine((n) => n <= 0xfffffffe, 'UID out of range');
+const size = z.string().transform((v, ctx) => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message.replace(/^size: /, '') });
+    return z.NEVER;
+  }
+});
+const tasks = z.union([z.literal('infinity'), z.literal(''), z.string().regex(/^[1-9][0-9]{0,9}$/, 'expected a positive integer or "infinity"')])
+  .transform((v) => (v === '' || v === 'infinity' ? null : Number(v)));
+
+const schema = z
+  .object({
+    Defaults: z.object({ CPU: positiveNumber.default('1'), Memory: size.default('2G'), Disk: size.default('5G'), GPU: bool.default('no'), Tasks: tasks.default('') }).strict().default({}),
+    Limits: z
+      .object({ MinCPU: positiveNumber.default('0.05'), MinMemory: size.default('64M'), AboveMachine: z.enum(['clamp', 'reject']).default('clamp'), RatchetIntervalSec: positiveNumber.default('10') })
+      .strict()
+      .default({}),
+    Users: z.object({ UIDMin: uid.optional(), UIDMax: uid.optional() }).strict().default({}),
+    Hook: z
+      .object({ FailureMode: z.enum(['open', 'closed']).default('open'), TimeoutSec: positiveNumber.refine((n) => n > 0 && n <= 30, 'must be between 0 and 30 seconds').default('2'),
+        BusAddress: z.string().regex(/^[A-Za-z0-9=:/._,-]+$/, 'expected a D-Bus address such as unix:path=/run/dbus/system_bus_socket').default('unix:path=/run/dbus/system_bus_socket'),
+      })
+      .strict()
+      .default({}),
+    Backend: z.object({ Slices: z.enum(['auto', 'systemd', 'none']).default('auto'), Database: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/diycloud/diycloud.db') }).strict().default({}),
+  })
+  .strict();
+
+export interface Config {
+  readonly defaults: Allocation;
+  readonly floor: { readonly minCpuCores: number; readonly minMemoryBytes: number };
+  readonly aboveMachine: AllocationBounds['aboveMachine'];
+  readonly ratchetIntervalMs: number;
+  readonly uidMin: number;
+  readonly uidMax: number;
+  readonly hook: { readonly failureMode: 'open' | 'closed'; readonly timeoutMs: number; readonly busAddress: string };
+  readonly backend: { readonly slices: 'auto' | 'systemd' | 'none'; readonly databasePath: string };
+}
+
+/**
+ * Validates config text. `loginDefs` gives the UID range used when [Users] does not set one.
+ * Errors name the section and key ("[Hook] TimeoutSec: must be …"); unknown sections and keys
+ * are errors, never ignored.
+ */
+export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: number }, source = 'diycloud.conf'): Config {
+  const doc: IniDocument = parseIni(text, source);
+  const r = schema.safeParse(doc);
+  if (!r.success) {
+    const msgs = r.error.issues.map((i) => {
+      if (i.code === z.ZodIssueCode.unrecognized_keys) {
+        const where = i.path.length ? `[${i.path[0]}] ` : '';
+        return `${where}unknown ${i.path.length ? 'key' : 'section'} ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+      }
+      return `[${i.path[0]}] ${i.path.slice(1).join('.')}: ${i.message}`;
+    });
+    throw new DiycloudError('InvalidArgument', `${source}: ${msgs.join('; ')}`);
+  }
+  const c = r.data;
+  const uidMin = c.Users.UIDMin ?? loginDefs.uidMin;
+  const uidMax = c.Users.UIDMax ?? loginDefs.uidMax;
+  if (uidMin < 1 || uidMin > uidMax) {
+    throw new DiycloudError('InvalidArgument', `${source}: [Users] UIDMin (${uidMin}) must be at least 1 and not above UIDMax (${uidMax})`);
+  }
+  const cfg: Config = {
+    defaults: { cpuCores: c.Defaults.CPU, memoryMaxBytes: c.Defaults.Memory, diskQuotaBytes: c.Defaults.Disk, gpuAccess: c.Defaults.GPU, tasksMax: c.Defaults.Tasks },
+    floor: { minCpuCores: c.Limits.MinCPU, minMemoryBytes: c.Limits.MinMemory },
+    aboveMachine: c.Limits.AboveMachine,
+    ratchetIntervalMs: Math.round(c.Limits.RatchetIntervalSec * 1000),
+    uidMin,
+    uidMax,
+    hook: { failureMode: c.Hook.FailureMode, timeoutMs: Math.round(c.Hook.TimeoutSec * 1000), busAddress: c.Hook.BusAddress },
+    backend: { slices: c.Backend.Slices, databasePath: c.Backend.Database },
+  };
+  if (cfg.defaults.cpuCores < cfg.floor.minCpuCores || cfg.defaults.memoryMaxBytes < cfg.floor.minMemoryBytes) {
+    throw new DiycloudError('InvalidArgument', `${source}: [Defaults] CPU and Memory must not be below [Limits] MinCPU and MinMemory`);
+  }
+  return cfg;
+}

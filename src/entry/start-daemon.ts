@@ -1,0 +1,97 @@
+// Builds the daemon from its parts and runs it until SIGTERM/SIGINT.
+
+import * as dbus from 'dbus-next';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { DiycloudError } from '../core/errors';
+import type { Logger } from '../core/ports';
+import type { AppDeps } from '../app/deps';
+import { KeyedQueue } from '../app/keyed-queue';
+import { reconcile } from '../app/reconcile';
+import { watchSlices } from '../app/watch-slices';
+import { GetentAccountDb } from '../adapters/accounts/getent-accounts';
+import { loadConfig } from '../adapters/config/load-config';
+import { BusClient } from '../adapters/dbus/bus-client';
+import { CallerResolver } from '../adapters/dbus/caller';
+import { MANAGER_NAME, managerObject } from '../adapters/dbus/manager-object';
+import { createRouter } from '../adapters/dbus/router';
+import { openDatabase, SqliteStore } from '../adapters/store/sqlite-store';
+import { pickSliceManager } from '../adapters/systemd/pick-slice-manager';
+
+/** The installed tree: dist/entry/ → the package root holding schema/ and dbus/. */
+const PKG_ROOT = join(__dirname, '..', '..');
+
+export interface DaemonOptions {
+  config: string;
+  busAddress?: string;
+  database?: string;
+  backend?: string;
+  checkConfig?: boolean;
+}
+
+/**
+ * Start-up order: config (fail fast, exit 2) → database and migrations → bus connection →
+ * backend probe → serve the object → own the name (DO_NOT_QUEUE: a second daemon exits) →
+ * subscribe to new slices → reconcile every existing slice. Logins are served from the moment
+ * the name is owned; the start-up reconcile runs behind them.
+ */
+export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<void> {
+  const fileConfig = loadConfig(opts.config);
+  const backend = opts.backend ?? fileConfig.backend.slices;
+  if (!['auto', 'systemd', 'none'].includes(backend)) throw new DiycloudError('InvalidArgument', `--backend: expected auto, systemd or none, got "${backend}"`);
+  const config = { ...fileConfig, backend: { slices: backend as 'auto' | 'systemd' | 'none', databasePath: opts.database ?? fileConfig.backend.databasePath } };
+  if (opts.checkConfig) {
+    process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+    return;
+  }
+  const version = (JSON.parse(readFileSync(join(PKG_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const db = openDatabase(config.backend.databasePath, join(PKG_ROOT, 'schema'));
+  const store = new SqliteStore(db);
+
+  const address = opts.busAddress ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? 'unix:path=/run/dbus/system_bus_socket';
+  const bus = dbus.sessionBus({ busAddress: address });
+  let stopping = false;
+  bus.on('error', (e: Error) => {
+    log.error(`bus connection failed: ${e.message}`);
+    if (!stopping) process.exit(1);
+  });
+  const client = new BusClient(bus, { timeoutMs: 5_000, maxInFlight: 64 });
+  const slices = await pickSliceManager(config.backend.slices, client, log);
+  const clock = { now: () => new Date() };
+  const deps: AppDeps = {
+    config,
+    bounds: { ...config.floor, machineCpuCores: availableParallelism(), machineMemoryBytes: totalmem(), aboveMachine: config.aboveMachine },
+    store,
+    slices,
+    accounts: new GetentAccountDb({ clock }),
+    log,
+    clock,
+    scheduler: { after: (ms, fn) => { const t = setTimeout(fn, ms); t.unref(); return { cancel: () => clearTimeout(t) }; } },
+    queue: new KeyedQueue(),
+    ratchets: new Map(),
+  };
+  const xml = readFileSync(join(PKG_ROOT, 'dbus', 'org.diycloud.Manager1.xml'), 'utf8');
+  bus.addMethodHandler(createRouter({ bus, object: managerObject(deps, xml, version), callers: new CallerResolver(client), log }));
+
+  const reply = await bus.requestName(MANAGER_NAME, dbus.NameFlag.DO_NOT_QUEUE);
+  if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
+    throw new Error(`${MANAGER_NAME} is already owned by another process (reply ${reply}); is diycloudd already running?`);
+  }
+  log.info(`diycloudd ${version} serving ${MANAGER_NAME} on ${address}, backend ${slices.backend}, database ${config.backend.databasePath}`);
+
+  const shutdown = (sig: string): void => {
+    stopping = true;
+    log.info(`received ${sig}, stopping`);
+    for (const t of deps.ratchets.values()) t.cancel();
+    bus.disconnect();
+    store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await watchSlices(deps);
+  const report = await reconcile(deps);
+  log.info(`start-up reconcile: ${report.slices} user slices, ${report.changed.length} changed, ${report.reverted.length} reverted, ${report.errors.length} errors in ${report.durationMs} ms`);
+}

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Builds (and caches) a bootable Debian rootfs tarball for the diycloud end-to-end container tests.
+# Usage: build-rootfs.sh DIST OUTDIR   (DIST = bookworm|trixie). Prints the path of OUTDIR/rootfs-DIST.tar.
+# Cache: $DIYCLOUD_E2E_CACHE (default /var/cache/diycloud-e2e), keyed by a hash of dist + package list + this script.
+set -euo pipefail
+
+DIST=${1:?usage: build-rootfs.sh DIST OUTDIR}
+OUTDIR=${2:?usage: build-rootfs.sh DIST OUTDIR}
+case "$DIST" in bookworm|trixie) ;; *) echo "build-rootfs.sh: unsupported DIST '$DIST'" >&2; exit 2;; esac
+CACHE=${DIYCLOUD_E2E_CACHE:-/var/cache/diycloud-e2e}
+
+# polkitd is the package name on both bookworm and trixie; libnode-dev gives node-gyp the headers
+# that match the container's own nodejs (used by packaging/build-runtime-modules.sh).
+PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,openssh-server,openssh-client,sudo,iproute2,procps,nodejs,libnode-dev,pamtester,sqlite3,passwd,login,libpam-runtime,util-linux,ca-certificates"
+
+# The mirror is read at run time from the host's apt configuration; never hard-code it.
+SOURCES=/etc/apt/sources.list.d/debian.sources
+[ -r "$SOURCES" ] || { echo "build-rootfs.sh: cannot read $SOURCES to find the Debian mirror" >&2; exit 1; }
+mapfile -t URIS < <(awk '/^URIs:/{print $2}' "$SOURCES")
+MIRROR=${URIS[0]:?no URIs: line in $SOURCES}
+SECURITY=${URIS[1]:-}
+
+KEY=$( { echo "$DIST"; echo "$PACKAGES"; echo "$MIRROR $SECURITY"; cat "$0"; } | sha256sum | cut -c1-16)
+TARBALL="$CACHE/rootfs-$DIST-$KEY.tar"
+mkdir -p "$CACHE" "$OUTDIR"
+
+exec 9>"$CACHE/.lock-$DIST"
+flock 9
+if [ ! -s "$TARBALL" ]; then
+  echo "build-rootfs.sh: building $DIST rootfs (cache miss: $TARBALL)" >&2
+  sources=("deb $MIRROR $DIST main" "deb $MIRROR $DIST-updates main")
+  [ -n "$SECURITY" ] && sources+=("deb $SECURITY $DIST-security main")
+  tmp="$TARBALL.tmp.$$"
+  trap 'rm -f "$tmp"' EXIT
+  mmdebstrap --variant=minbase --include="$PACKAGES" --format=tar \
+    --customize-hook='chroot "$1" passwd -d root' \
+    --customize-hook='echo diycloud-e2e > "$1/etc/hostname"' \
+    --customize-hook='printf "127.0.0.1 localhost\n127.0.1.1 diycloud-e2e\n::1 localhost\n" > "$1/etc/hosts"' \
+    --customize-hook='rm -f "$1/etc/machine-id" && chroot "$1" systemd-machine-id-setup' \
+    --customize-hook='rm -f "$1"/etc/ssh/ssh_host_* && chroot "$1" ssh-keygen -A' \
+    "$DIST" "$tmp" "${sources[@]}" >&2
+  mv "$tmp" "$TARBALL"
+  trap - EXIT
+  # keep only the newest tarball per dist
+  find "$CACHE" -maxdepth 1 -name "rootfs-$DIST-*.tar" ! -name "rootfs-$DIST-$KEY.tar" -delete
+fi
+ln -f "$TARBALL" "$OUTDIR/rootfs-$DIST.tar" 2>/dev/null || cp -f "$TARBALL" "$OUTDIR/rootfs-$DIST.tar"
+echo "$OUTDIR/rootfs-$DIST.tar"
