@@ -158,5 +158,5 @@ case $sub in
   unpack) cmd_unpack "$@" ;;
   image) cmd_image "$@" ;;
   disk) cmd_disk "$@" ;;
-  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,12p' "$0" >&2; exit 2 ;;
 esac

@@ -1,0 +1,79 @@
+// Starts a real dbus-daemon with a system-bus-like policy that the test writes itself.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO = resolve(__dirname, '..', '..', '..');
+
+export interface TestBus {
+  readonly dir: string;
+  readonly address: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The policy is the system bus's own default (deny owning names and sending method calls, except
+ * to the bus driver), plus our shipped policy file, plus permission for root to own the fake
+ * org.freedesktop.systemd1. So root-only rules of dbus/org.diycloud.Manager1.conf are real here.
+ */
+export async function startTestBus(): Promise<TestBus> {
+  const dir = mkdtempSync(join(tmpdir(), 'diycloud-bus-'));
+  chmodSync(dir, 0o755); // unprivileged test callers must reach the socket
+  const socket = join(dir, 'bus.sock');
+  const conf = join(dir, 'bus.conf');
+  writeFileSync(
+    conf,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=${socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <policy user="root">
+    <allow own="org.freedesktop.systemd1"/>
+    <allow send_destination="org.freedesktop.systemd1"/>
+  </policy>
+  <include>${join(REPO, 'dbus', 'org.diycloud.Manager1.conf')}</include>
+  <limit name="max_replies_per_connection">128</limit>
+  <limit name="max_message_size">33554432</limit>
+</busconfig>
+`,
+  );
+  const child: ChildProcess = spawn('/usr/bin/dbus-daemon', ['--config-file', conf, '--nofork', '--nopidfile'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!existsSync(socket)) throw new Error(`dbus-daemon did not start: ${stderr}`);
+  return {
+    dir,
+    address: `unix:path=${socket}`,
+    async stop() {
+      if (child.exitCode === null) {
+        const gone = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await gone;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function readRepoFile(rel: string): string {
+  return readFileSync(join(REPO, rel), 'utf8');
+}
