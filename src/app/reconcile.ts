@@ -15,7 +15,8 @@ export interface ReconcileReport {
   readonly durationMs: number;
 }
 
-export const NO_LIMITS: SliceLimits = { CPUQuotaPerSecUSec: UNLIMITED, MemoryMax: UNLIMITED, MemoryHigh: UNLIMITED, TasksMax: UNLIMITED };
+/** What lifting diycloud's limits means (TasksMax is left to systemd's default, see SliceLimits). */
+export const NO_LIMITS: SliceLimits = { CPUQuotaPerSecUSec: UNLIMITED, MemoryMax: UNLIMITED, MemoryHigh: UNLIMITED };
 
 /** How many slices are worked on at once: enough to hide bus latency, few enough to stay fair to logins. */
 const CONCURRENCY = 16;

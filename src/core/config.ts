@@ -33,6 +33,7 @@ const schema = z
     Users: z.object({ UIDMin: uid.optional(), UIDMax: uid.optional() }).strict().default({}),
     Hook: z
       .object({ FailureMode: z.enum(['open', 'closed']).default('open'), TimeoutSec: positiveNumber.refine((n) => n > 0 && n <= 30, 'must be between 0 and 30 seconds').default('2'),
+        RuntimeDirectory: z.string().startsWith('/', 'must be an absolute path').default('/run/diycloud'),
         BusAddress: z.string().regex(/^[A-Za-z0-9=:/._,-]+$/, 'expected a D-Bus address such as unix:path=/run/dbus/system_bus_socket').default('unix:path=/run/dbus/system_bus_socket'),
       })
       .strict()

@@ -6,12 +6,16 @@ import type { Allocation } from './allocation';
 export const UNLIMITED = 'infinity' as const;
 export type U64 = number | typeof UNLIMITED;
 
-/** The properties diycloud owns on a user slice. Values are plain numbers; the D-Bus codec makes them uint64. */
+/**
+ * The properties diycloud owns on a user slice. Values are plain numbers; the D-Bus codec makes
+ * them uint64. TasksMax is only owned when the allocation sets it: otherwise systemd's own
+ * default for user slices (TasksMax=33% in user-.slice.d) stays in force.
+ */
 export interface SliceLimits {
   readonly CPUQuotaPerSecUSec: U64;
   readonly MemoryMax: U64;
   readonly MemoryHigh: U64;
-  readonly TasksMax: U64;
+  readonly TasksMax?: U64;
 }
 
 /** What diycloud knows of a slice right now; null fields are unknown (e.g. no memory controller). */
@@ -24,12 +28,8 @@ export const USEC_PER_SEC = 1_000_000;
 
 /** The final, steady-state properties for an allocation. */
 export function allocationToLimits(a: Allocation): SliceLimits {
-  return {
-    CPUQuotaPerSecUSec: Math.round(a.cpuCores * USEC_PER_SEC),
-    MemoryMax: a.memoryMaxBytes,
-    MemoryHigh: UNLIMITED,
-    TasksMax: a.tasksMax ?? UNLIMITED,
-  };
+  const limits: SliceLimits = { CPUQuotaPerSecUSec: Math.round(a.cpuCores * USEC_PER_SEC), MemoryMax: a.memoryMaxBytes, MemoryHigh: UNLIMITED };
+  return a.tasksMax === null ? limits : { ...limits, TasksMax: a.tasksMax };
 }
 
 /** Headroom kept above current usage while ratcheting MemoryMax down, so no step OOM-kills. */

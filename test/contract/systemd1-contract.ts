@@ -31,9 +31,12 @@ async function unitPath(ctx: ContractContext, unit: string): Promise<string> {
   return r.data[0] as string;
 }
 
-async function sliceProp(ctx: ContractContext, path: string, prop: string): Promise<{ type: string; value: unknown }> {
-  const r = await json(ctx, ['get-property', 'org.freedesktop.systemd1', path, 'org.freedesktop.systemd1.Slice', prop]);
-  return { type: r.type, value: (r as unknown as { data: unknown }).data };
+/** Reads a property as busctl prints it ("t 18446744073709551615"): JSON would round 64-bit values. */
+async function sliceProp(ctx: ContractContext, path: string, prop: string): Promise<{ type: string; value: string }> {
+  const r = await ctx.busctl(['get-property', 'org.freedesktop.systemd1', path, 'org.freedesktop.systemd1.Slice', prop]);
+  expect(r.code === 0, `get-property ${prop} succeeds`, r);
+  const [type, value] = r.stdout.trim().split(' ');
+  return { type, value };
 }
 
 export const SYSTEMD1_CONTRACT: { name: string; run: (ctx: ContractContext) => Promise<void> }[] = [

@@ -70,7 +70,9 @@ describe.skipIf(!isRoot)('diycloudd on a real dbus-daemon', () => {
   it('OpenSession of an NSS user without a database row applies the default allocation', async () => {
     const u = hostUsers.users[1];
     expect((await call('OpenSession', 'ssss', u.name, 'login', 'tty1', '')).code).toBe(0);
-    expect(fake.props(u.uid)).toMatchObject({ CPUQuotaPerSecUSec: 1_000_000n, MemoryMax: 2n * 1024n ** 3n, TasksMax: 2n ** 64n - 1n });
+    expect(fake.props(u.uid)).toMatchObject({ CPUQuotaPerSecUSec: 1_000_000n, MemoryMax: 2n * 1024n ** 3n });
+    // No tasks limit in the allocation: systemd's own default for user slices stays untouched.
+    expect(fake.calls.filter((c) => c.unit === `user-${u.uid}.slice`).every((c) => !('TasksMax' in c.props))).toBe(true);
   });
 
   it('CheckLogin refuses a disabled database user and allows everyone else', async () => {

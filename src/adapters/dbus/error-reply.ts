@@ -16,18 +16,19 @@ export interface ErrorReply {
  */
 export function toErrorReply(e: unknown, log: Logger, context: string): ErrorReply {
   if (e instanceof DiycloudError) {
-    if (e.cause !== undefined) log.warn(`${context}: ${e.message}: ${describeCause(e.cause)}`);
+    if (e.cause !== undefined) log.warn(`${context}: ${e.message}: ${describeCause(e.cause, false)}`);
     return { name: dbusErrorName(e.code), message: e.message };
   }
-  log.error(`${context}: unexpected error: ${describeCause(e)}`);
+  log.error(`${context}: unexpected error: ${describeCause(e, true)}`);
   return { name: dbusErrorName('Failed'), message: 'internal error; see the journal of diycloudd (journalctl -u diycloudd)' };
 }
 
-function describeCause(e: unknown): string {
+/** The cause chain as one line; stacks only for unexpected errors (they are bugs). */
+function describeCause(e: unknown, stacks: boolean): string {
   const parts: string[] = [];
   let cur: unknown = e;
   for (let depth = 0; cur !== undefined && depth < 5; depth++) {
-    parts.push(cur instanceof Error ? (cur.stack ?? cur.message) : String(cur));
+    parts.push(cur instanceof Error ? (stacks ? (cur.stack ?? cur.message) : cur.message) : String(cur));
     cur = cur instanceof Error ? cur.cause : undefined;
   }
   return parts.join(' <- caused by: ');

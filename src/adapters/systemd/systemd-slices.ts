@@ -53,7 +53,7 @@ export class SystemdSliceManager implements SliceManager {
   }
 
   async apply(uid: number, limits: SliceLimits): Promise<void> {
-    const props = LIMIT_KEYS.map((k) => [k, new Variant('t', toU64(limits[k]))]);
+    const props = LIMIT_KEYS.filter((k) => limits[k] !== undefined).map((k) => [k, new Variant('t', toU64(limits[k] as U64))]);
     try {
       await this.client.call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'SetUnitProperties', signature: 'sba(sv)', body: [userSliceName(uid), true, props] });
     } catch (e) {

@@ -18,7 +18,13 @@ export function createHostUsers(count: number, firstUid: number): { users: HostU
     // A user left over by an interrupted run of these tests holds the uid: remove it.
     const stale = spawnSync('/usr/bin/getent', ['passwd', String(uid)], { encoding: 'utf8' }).stdout.split(':')[0];
     if (stale?.startsWith('dct')) spawnSync('/usr/sbin/userdel', ['--', stale]);
-    execFileSync('/usr/sbin/useradd', ['--no-create-home', '--uid', String(uid), '--shell', '/usr/sbin/nologin', '--', name]);
+    // Test files run in parallel and useradd refuses while another holds the passwd lock: retry.
+    for (let attempt = 0; ; attempt++) {
+      const r = spawnSync('/usr/sbin/useradd', ['--no-create-home', '--uid', String(uid), '--shell', '/usr/sbin/nologin', '--', name], { encoding: 'utf8' });
+      if (r.status === 0) break;
+      if (attempt >= 50) throw new Error(`useradd ${name} failed: ${r.stderr}`);
+      execFileSync('/bin/sleep', ['0.1']);
+    }
     users.push({ name, uid });
   }
   return {

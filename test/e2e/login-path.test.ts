@@ -1,0 +1,262 @@
+// The login path end to end, in a real systemd container per Debian release: install.sh, pam-auth-update,
+// diycloudd under its unit, real logins (pamtester, su -, ssh), failure modes, slices without PAM, Reconcile, restart.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { e2eSkip, REPO_ROOT, type Dist } from './lib/container';
+import { BUDGET_MS, CONF, expectedSlice, HOOK, MGR, q, setupLoginEnv, type LoginEnv } from './lib/login-env';
+
+const skip = e2eSkip();
+const DISTS: Dist[] = ['bookworm', 'trixie'];
+const G = 1024 ** 3, M = 1024 ** 2;
+
+type ContractCase = { name: string; run: (ctx: { busctl: (a: string[]) => Promise<{ code: number; stdout: string; stderr: string }>; liveUid: number }) => Promise<void> };
+const CONTRACT_FILE = join(REPO_ROOT, 'test/contract/systemd1-contract.ts');
+const CONTRACT: ContractCase[] = existsSync(CONTRACT_FILE)
+  ? ((await import(CONTRACT_FILE)) as { SYSTEMD1_CONTRACT: ContractCase[] }).SYSTEMD1_CONTRACT
+  : [];
+
+describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
+  let e: LoginEnv;
+  const timings: Record<string, number> = {};
+  const uid = (u: string) => e.uids[u];
+  const sessionsOf = (u: string, service: string) =>
+    e.sql(`SELECT count(*) FROM sessions WHERE username = '${u}' AND service = '${service}';`).then(Number);
+  /** makes a live slice differ from any allocation, so only a fresh enforcement can bring it back */
+  const drift = async (u: string) => {
+    await e.c.exec(`systemctl set-property --runtime user-${uid(u)}.slice CPUQuota=300% MemoryMax=3G`);
+    expect(await e.slice(uid(u))).toMatchObject({ CPUQuotaPerSecUSec: '3s', MemoryMax: String(3 * G) });
+  };
+  const linger = async (u: string, want: Record<string, string>) => {
+    await e.c.exec(`loginctl enable-linger ${u}`);
+    const s = await e.waitSlice(uid(u), (p) => p.ActiveState === 'active' && p.MemoryMax === want.MemoryMax, 10_000);
+    expect(s).toMatchObject({ ActiveState: 'active', ...want });
+  };
+
+  beforeAll(async () => {
+    e = await setupLoginEnv(dist);
+    Object.assign(timings, e.timings);
+  }, 900_000);
+
+  afterAll(async () => {
+    console.log(`[${dist}] login-path timings (ms)`, timings);
+    await e?.stop();
+  }, 60_000);
+
+  it('pam-auth-update enables the profile, the unit starts with its hardening, the backend is systemd', async () => {
+    await e.c.exec('DEBIAN_FRONTEND=noninteractive pam-auth-update --enable diycloud');
+    const account = (await e.c.exec('cat /etc/pam.d/common-account')).stdout;
+    const session = (await e.c.exec('cat /etc/pam.d/common-session')).stdout;
+    expect(account).toMatch(/^account\s+required\s+pam_exec\.so quiet stdout seteuid type=account \/usr\/libexec\/diycloud\/pam-hook$/m);
+    expect(session).toMatch(/^session\s+required\s+pam_exec\.so quiet seteuid \/usr\/libexec\/diycloud\/pam-hook$/m);
+    await e.c.exec('systemctl enable --now diycloudd.service', { timeoutMs: 60_000 });
+    expect((await e.c.exec('systemctl is-active diycloudd')).stdout.trim()).toBe('active');
+    expect((await e.busctl(['get-property', ...MGR, 'Backend'])).stdout.trim()).toBe('s "systemd"');
+    expect(await e.journal('-u diycloudd')).toMatch(/serving org\.diycloud\.Manager1 .*backend systemd/);
+    // the daemon created and migrated the database at start; the test users go straight into it
+    await e.addDbUser('alice', { cpu: 0.5, mem: '512M' });
+    await e.addDbUser('carol', { active: 0 });
+    await e.addDbUser('dave', { cpu: 0.75, mem: '768M' });
+    await e.addDbUser('erin', { cpu: 1.5, mem: '1G' });
+    await e.addDbUser('frank', { cpu: 0.25, mem: '384M' });
+  }, 120_000);
+
+  describe('1. a real login puts the allocation on user-UID.slice', () => {
+    it('pamtester: a DB user gets 0.5 CPU / 512M, a user without a row the defaults 1 CPU / 2G', async () => {
+      const a = await e.timed('pamtester login alice open_session close_session');
+      expect(a.code, a.stderr).toBe(0);
+      timings.pamtesterFirstLoginMs = a.innerMs;
+      expect(await e.slice(uid('alice'))).toMatchObject(expectedSlice(0.5, 512 * M));
+      expect(await sessionsOf('alice', 'login')).toBeGreaterThan(0);
+      const b = await e.c.exec('pamtester login bob open_session close_session', { allowFail: true });
+      expect(b.code, b.stderr).toBe(0);
+      expect(await e.slice(uid('bob'))).toMatchObject(expectedSlice(1, 2 * G));
+      expect(await sessionsOf('bob', 'login')).toBeGreaterThan(0);
+    }, 120_000);
+
+    it('su -: a drifted live slice is set back by the login itself', async () => {
+      await linger('alice', expectedSlice(0.5, 512 * M)); // keeps the slice (and user manager) alive across the logins below
+      await drift('alice');
+      const r = await e.timed(`su - alice -c 'id -un; cat /proc/self/cgroup'`);
+      expect(r.code, r.stderr).toBe(0);
+      timings.suWarmMs = r.innerMs;
+      expect(r.stdout).toMatch(new RegExp(`user-${uid('alice')}\\.slice/session-`));
+      expect(await e.slice(uid('alice'))).toMatchObject(expectedSlice(0.5, 512 * M));
+      expect(await sessionsOf('alice', 'su-l')).toBeGreaterThan(0);
+    }, 120_000);
+
+    it('ssh alice@127.0.0.1 (key auth): same, through sshd', async () => {
+      await drift('alice');
+      const t = Date.now();
+      const r = await e.ssh('alice', 'cat /proc/self/cgroup');
+      timings.sshMs = Date.now() - t;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`user-${uid('alice')}\\.slice/session-`));
+      expect(await e.slice(uid('alice'))).toMatchObject(expectedSlice(0.5, 512 * M));
+      expect(await sessionsOf('alice', 'sshd')).toBeGreaterThan(0);
+    }, 120_000);
+  });
+
+  it('2. a disabled user is refused by the account phase (su, ssh) with the reason logged; enabled, they get in', async () => {
+    const su = await e.c.exec(`su - carol -c true`, { allowFail: true });
+    expect(su.code).not.toBe(0);
+    expect(su.stdout + su.stderr).toContain('account disabled by the diycloud administrator');
+    const ssh = await e.ssh('carol', 'true');
+    expect(ssh.code).not.toBe(0);
+    const log = await e.journal('-t diycloud-pam-hook');
+    expect(log).toMatch(/login of carol via su-l refused: account disabled/);
+    expect(log).toMatch(/login of carol via sshd refused: account disabled/);
+    await e.sql(`UPDATE users SET is_active = 1 WHERE username = 'carol';`);
+    expect((await e.c.exec(`su - carol -c 'id -un'`)).stdout.trim()).toBe('carol');
+    expect((await e.ssh('carol', 'id -un')).stdout.trim()).toBe('carol');
+  }, 120_000);
+
+  it('3. diycloudd stopped: logins fail open fast; with [Hook] FailureMode=closed they are refused', async () => {
+    await linger('grace', expectedSlice(1, 2 * G)); // a warm user manager: the login is only su's own PAM calls
+    await e.c.exec('systemctl stop diycloudd');
+    try {
+      const acct = await e.timed('pamtester login grace acct_mgmt');
+      expect(acct.code, acct.stderr).toBe(0);
+      const su = await e.timed(`su - grace -c true`);
+      expect(su.code, su.stderr).toBe(0);
+      timings.stoppedAcctMs = acct.innerMs;
+      timings.stoppedSuMs = su.innerMs;
+      expect(acct.innerMs).toBeLessThan(BUDGET_MS + 1000);
+      expect(su.innerMs).toBeLessThan(BUDGET_MS + 1000);
+      expect(await e.journal('-t diycloud-pam-hook')).toMatch(/account of user grace allowed \(failure mode open\)/);
+
+      await e.c.exec(`sed -i 's/^#\\?FailureMode=.*/FailureMode=closed/' ${CONF} && grep -qx FailureMode=closed ${CONF}`);
+      const acctC = await e.timed('pamtester login grace acct_mgmt');
+      const suC = await e.timed(`su - grace -c true`);
+      expect(acctC.code).not.toBe(0);
+      expect(suC.code).not.toBe(0);
+      timings.stoppedClosedAcctMs = acctC.innerMs;
+      expect(acctC.innerMs).toBeLessThan(BUDGET_MS + 1000);
+      expect(await e.journal('-t diycloud-pam-hook')).toMatch(/account of user grace refused \(failure mode closed\)/);
+    } finally {
+      await e.c.exec(`sed -i 's/^FailureMode=closed$/#FailureMode=open/' ${CONF}; systemctl start diycloudd`);
+    }
+    expect((await e.c.exec(`su - grace -c 'id -un'`)).stdout.trim()).toBe('grace');
+  }, 120_000);
+
+  it('4. diycloudd frozen (SIGSTOP): each hook call gives up within TimeoutSec and the login proceeds', async () => {
+    const pid = (await e.c.exec('systemctl show -p MainPID --value diycloudd')).stdout.trim();
+    expect(Number(pid)).toBeGreaterThan(1);
+    await e.c.exec(`kill -STOP ${pid}`);
+    try {
+      const acct = await e.timed('pamtester login grace acct_mgmt');
+      expect(acct.code, acct.stderr).toBe(0);
+      timings.frozenAcctMs = acct.innerMs;
+      expect(acct.innerMs).toBeGreaterThan(BUDGET_MS - 500); // it really waited for the daemon...
+      expect(acct.innerMs).toBeLessThan(BUDGET_MS + 1000); // ...and no longer than the budget
+      // A whole login makes two bounded calls (account + open_session): at most twice the budget.
+      const su = await e.timed(`su - grace -c 'id -un'`);
+      expect(su.code, su.stderr).toBe(0);
+      timings.frozenSuMs = su.innerMs;
+      expect(su.innerMs).toBeLessThan(2 * BUDGET_MS + 1500);
+    } finally {
+      await e.c.exec(`kill -CONT ${pid}`);
+    }
+    expect((await e.c.exec('systemctl is-active diycloudd')).stdout.trim()).toBe('active');
+    expect((await e.c.exec('systemctl show -p MainPID --value diycloudd')).stdout.trim()).toBe(pid);
+    const after = await e.timed('pamtester login grace acct_mgmt');
+    expect(after.code).toBe(0);
+    expect(after.innerMs).toBeLessThan(1000);
+  }, 120_000);
+
+  it('5. user slices created without PAM (systemd-run into user-UID.slice, loginctl enable-linger) get their allocation', async () => {
+    const d = uid('dave');
+    await e.c.exec(`systemd-run --uid=dave --unit=e2e-dave-sleep -p Slice=user-${d}.slice sleep 300`);
+    const s = await e.waitSlice(d, (p) => p.MemoryMax === String(768 * M), 5000);
+    expect(s).toMatchObject({ ActiveState: 'active', ...expectedSlice(0.75, 768 * M) });
+    await linger('frank', expectedSlice(0.25, 384 * M));
+    expect(await e.journal('-u diycloudd')).toMatch(new RegExp(`uid ${uid('frank')}: new slice got its allocation`));
+  }, 120_000);
+
+  it('6. an allocation changed in the database lands on a live slice through Reconcile, which reports it', async () => {
+    await linger('erin', expectedSlice(1.5, 1 * G));
+    await e.sql(`UPDATE resource_allocations SET cpu_limit = 1.25, mem_limit = '1536M' WHERE user_id = (SELECT id FROM users WHERE username = 'erin');`);
+    const r = await e.busctl(['--json=short', 'call', ...MGR, 'Reconcile']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse((JSON.parse(r.stdout) as { data: [string] }).data[0]) as {
+      backend: string; changed: { uid: number; user: string | null; properties: string[] }[]; errors: unknown[]; durationMs: number;
+    };
+    timings.reconcileMs = report.durationMs;
+    expect(report.backend).toBe('systemd');
+    expect(report.errors).toEqual([]);
+    const mine = report.changed.find((c) => c.uid === uid('erin'));
+    expect(mine).toMatchObject({ user: 'erin' });
+    expect(mine!.properties).toEqual(expect.arrayContaining(['CPUQuotaPerSecUSec', 'MemoryMax']));
+    expect(await e.slice(uid('erin'))).toMatchObject(expectedSlice(1.25, 1536 * M));
+  }, 120_000);
+
+  it('7. systemctl restart diycloudd re-applies allocations over hand-made drift', async () => {
+    await e.c.exec(`systemctl set-property --runtime user-${uid('erin')}.slice MemoryMax=1G CPUQuota=200%`);
+    expect(await e.slice(uid('erin'))).toMatchObject({ MemoryMax: String(G), CPUQuotaPerSecUSec: '2s' });
+    const t = Date.now();
+    await e.c.exec('systemctl restart diycloudd');
+    timings.restartMs = Date.now() - t;
+    const s = await e.waitSlice(uid('erin'), (p) => p.MemoryMax === String(1536 * M), 5000);
+    expect(s).toMatchObject(expectedSlice(1.25, 1536 * M));
+    expect(await e.journal('-u diycloudd -n 5')).toMatch(/start-up reconcile: \d+ user slices, [1-9]\d* changed, 0 reverted, 0 errors/);
+  }, 120_000);
+
+  it('bad user names over the bus get Error.InvalidArgument, and the daemon stays up', async () => {
+    const pid = (await e.c.exec('systemctl show -p MainPID --value diycloudd')).stdout.trim();
+    const bad = ['', 'A', '-x', '1abc', '123', 'a:b', 'a b', 'a'.repeat(40)];
+    for (const name of bad) {
+      const b = await e.busctl(['call', ...MGR, 'GetUser', 's', '--', name]);
+      expect(b.code, `busctl GetUser ${JSON.stringify(name)}`).not.toBe(0);
+      expect(b.stderr).toMatch(/user name|user names/);
+      for (const call of [`GetUser string:${q(name)}`, `CheckLogin string:${q(name)} string:sshd string:`]) {
+        const d = await e.c.exec(`dbus-send --system --print-reply --dest=org.diycloud.Manager1 /org/diycloud/Manager1 org.diycloud.Manager1.${call}`, { allowFail: true });
+        expect(d.stderr, `${call}`).toContain('org.diycloud.Manager1.Error.InvalidArgument');
+      }
+    }
+    // 1 MiB does not fit one argv string (128 KiB): send it with the installed dbus-next
+    const big = await e.c.exec(`cd /usr/lib/diycloud && node -e '
+      const dbus = require("dbus-next"); const bus = dbus.systemBus();
+      bus.call(new dbus.Message({ destination: "org.diycloud.Manager1", path: "/org/diycloud/Manager1", interface: "org.diycloud.Manager1",
+        member: "CheckLogin", signature: "sss", body: ["a".repeat(1 << 20), "sshd", ""] }))
+        .then((r) => console.log("REPLY", JSON.stringify(r.body)), (err) => console.log("ERROR", err.type))
+        .finally(() => bus.disconnect())'`);
+    expect(big.stdout.trim()).toBe('ERROR org.diycloud.Manager1.Error.InvalidArgument');
+    expect((await e.c.exec('systemctl is-active diycloudd')).stdout.trim()).toBe('active');
+    expect((await e.c.exec('systemctl show -p MainPID --value diycloudd')).stdout.trim()).toBe(pid);
+    expect((await e.busctl(['get-property', ...MGR, 'Backend'])).stdout.trim()).toBe('s "systemd"');
+  }, 120_000);
+
+  it('PAM items with shell metacharacters reach the hook as data only; the slice still gets its limits', async () => {
+    await drift('alice');
+    await e.c.exec('rm -f /tmp/pwned');
+    const r = await e.c.exec(`env PAM_TYPE=open_session PAM_USER=alice PAM_SERVICE='su\`touch /tmp/pwned\`' PAM_RHOST='$(touch /tmp/pwned)' ` +
+      `PAM_TTY=';rm -rf /;
+x' ${HOOK}`, { allowFail: true });
+    expect(r.code).toBe(0);
+    expect((await e.c.exec('test -e /tmp/pwned && echo yes || echo no')).stdout.trim()).toBe('no');
+    expect(await e.slice(uid('alice'))).toMatchObject(expectedSlice(0.5, 512 * M));
+    expect(await e.sql(`SELECT service || '|' || tty || '|' || rhost FROM sessions WHERE username = 'alice' ORDER BY id DESC LIMIT 1;`)).toBe('?|?|?');
+  }, 120_000);
+
+  it('close_session reaches the daemon: sessions opened by logins get closed', async () => {
+    const before = Number(await e.sql(`SELECT count(*) FROM sessions WHERE username = 'bob' AND closed_at IS NOT NULL;`));
+    const r = await e.c.exec('pamtester login bob open_session close_session', { allowFail: true });
+    expect(r.code, r.stderr).toBe(0);
+    await new Promise((res) => setTimeout(res, 500));
+    const after = Number(await e.sql(`SELECT count(*) FROM sessions WHERE username = 'bob' AND closed_at IS NOT NULL;`));
+    expect(after).toBeGreaterThan(before);
+  }, 60_000);
+
+  describe.skipIf(CONTRACT.length === 0)('systemd1 contract against the real systemd', () => {
+    // diycloudd is stopped meanwhile: it manages zoe's slice too, and a late UnitNew/UserNew enforcement
+    // would race with the contract's own SetUnitProperties on that slice.
+    beforeAll(async () => {
+      await linger('zoe', expectedSlice(1, 2 * G));
+      await e.c.exec('systemctl stop diycloudd');
+    }, 60_000);
+    afterAll(async () => { await e.c.exec('systemctl start diycloudd'); }, 60_000);
+    it.each(CONTRACT.length ? CONTRACT : [{ name: 'none', run: async () => {} }])('$name', async (tc) => {
+      await tc.run({ busctl: (args) => e.busctl(args), liveUid: uid('zoe') });
+    }, 60_000);
+  });
+});

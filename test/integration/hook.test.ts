@@ -1,0 +1,210 @@
+// Integration: the real PAM hook script against the real daemon on a real dbus-daemon (fake systemd1).
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server, type Socket } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestBus, REPO, type TestBus } from './lib/test-bus';
+import { run, startDaemon, type DaemonProcess } from './lib/daemon-process';
+import { startFakeSystemd, type FakeSystemd } from '../fakes/fake-systemd1';
+import { addDbUser, sql } from './lib/db';
+import { createHostUsers } from './lib/host-users';
+
+const HOOK = join(REPO, 'pam', 'diycloud-pam-hook');
+const isRoot = process.getuid?.() === 0;
+
+/** The hook's run directory (circuit-breaker marker) for this test run. */
+let rundir = '/nonexistent';
+
+function hookConf(address: string, extra = ''): string {
+  return `[Users]\nUIDMin=2000\nUIDMax=2999\n[Backend]\nSlices=systemd\n[Hook]\nBusAddress=${address}\nTimeoutSec=1\nRuntimeDirectory=${rundir}\n${extra}`;
+}
+
+/** Runs the hook as pam_exec would: PAM items in the environment, the config path as argv[1]. */
+function hook(conf: string, env: Record<string, string>) {
+  return run(HOOK, [conf], { env: { PATH: '/usr/bin:/bin', ...env }, timeoutMs: 10_000 });
+}
+
+describe.skipIf(!isRoot)('the PAM hook against the real daemon', () => {
+  let bus: TestBus;
+  let fake: FakeSystemd;
+  let d: DaemonProcess;
+  let users: ReturnType<typeof createHostUsers>;
+  let alice: { name: string; uid: number };
+  let dis: { name: string; uid: number };
+  let conf: string;
+  let work: string;
+  const closedConf = () => {
+    const p = join(work, 'closed.conf');
+    writeFileSync(p, hookConf(bus.address, 'FailureMode=closed\n'));
+    return p;
+  };
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'diycloud-hook-'));
+    rundir = work;
+    bus = await startTestBus();
+    fake = await startFakeSystemd(bus.address);
+    users = createHostUsers(3, 2200);
+    [alice, dis] = users.users;
+    d = await startDaemon(bus.address, hookConf(bus.address));
+    conf = d.configPath;
+    addDbUser(d.dbPath, { name: alice.name, uid: alice.uid, cpu: 0.5, memory: '256M' });
+    addDbUser(d.dbPath, { name: dis.name, uid: dis.uid, active: false });
+  });
+  afterAll(async () => {
+    await d?.stop();
+    fake?.close();
+    await bus?.stop();
+    users?.remove();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('account phase: an enabled user passes, a disabled user is refused with the reason on stdout', async () => {
+    expect(await hook(conf, { PAM_TYPE: 'account', PAM_USER: alice.name, PAM_SERVICE: 'sshd', PAM_RHOST: '192.0.2.9' })).toMatchObject({ code: 0 });
+    const r = await hook(conf, { PAM_TYPE: 'account', PAM_USER: dis.name, PAM_SERVICE: 'sshd', PAM_RHOST: '192.0.2.9' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('diycloud: account disabled by the diycloud administrator\n');
+  });
+
+  it('open_session puts the allocation on the slice before returning; close_session records the close', async () => {
+    const r = await hook(conf, { PAM_TYPE: 'open_session', PAM_USER: alice.name, PAM_SERVICE: 'sshd', PAM_TTY: 'ssh', PAM_RHOST: '192.0.2.9' });
+    expect(r.code).toBe(0);
+    expect(fake.props(alice.uid)).toMatchObject({ CPUQuotaPerSecUSec: 500_000n, MemoryMax: 256n * 1024n ** 2n });
+    expect(sql(d.dbPath, 'SELECT service, tty, rhost FROM sessions WHERE uid = ? AND closed_at IS NULL', alice.uid)).toEqual([{ service: 'sshd', tty: 'ssh', rhost: '192.0.2.9' }]);
+    expect((await hook(conf, { PAM_TYPE: 'close_session', PAM_USER: alice.name, PAM_SERVICE: 'sshd', PAM_TTY: 'ssh', PAM_RHOST: '192.0.2.9' })).code).toBe(0);
+    await expect.poll(() => sql(d.dbPath, 'SELECT count(*) AS n FROM sessions WHERE uid = ? AND closed_at IS NULL', alice.uid), { timeout: 5000 }).toEqual([{ n: 0 }]);
+  });
+
+  it('an NSS user without a database row gets the default allocation through the hook', async () => {
+    const carol = users.users[2];
+    expect((await hook(conf, { PAM_TYPE: 'open_session', PAM_USER: carol.name, PAM_SERVICE: 'login', PAM_TTY: 'tty1' })).code).toBe(0);
+    expect(fake.props(carol.uid)).toMatchObject({ CPUQuotaPerSecUSec: 1_000_000n });
+  });
+
+  describe('root, system accounts and garbage make no D-Bus call', () => {
+    let server: Server;
+    let connections = 0;
+    let sock: string;
+    beforeAll(async () => {
+      sock = join(work, 'counting.sock');
+      server = createServer((s: Socket) => {
+        connections++;
+        s.destroy();
+      });
+      await new Promise<void>((r) => server.listen(sock, r));
+    });
+    afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+    it.each([
+      ['root', { PAM_TYPE: 'open_session', PAM_USER: 'root' }],
+      ['a system account (daemon, uid 1)', { PAM_TYPE: 'account', PAM_USER: 'daemon' }],
+      ['a user unknown to NSS', { PAM_TYPE: 'open_session', PAM_USER: 'nosuchuserdc' }],
+      ['an unknown PAM_TYPE', { PAM_TYPE: 'auth', PAM_USER: 'x' }],
+      ['a dash-leading user', { PAM_TYPE: 'account', PAM_USER: '-rf' }],
+      ['a path as user', { PAM_TYPE: 'account', PAM_USER: '../../etc/passwd' }],
+      ['command substitution as user', { PAM_TYPE: 'account', PAM_USER: '$(touch /tmp/diycloud-pwned)' }],
+      ['an empty user', { PAM_TYPE: 'open_session', PAM_USER: '' }],
+      ['a 100-character user', { PAM_TYPE: 'open_session', PAM_USER: 'a'.repeat(100) }],
+    ])('%s: exit 0 in open mode, no connection', async (_l, env) => {
+      const c = join(work, 'count.conf');
+      writeFileSync(c, hookConf(`unix:path=${sock}`));
+      connections = 0;
+      const r = await hook(c, env as Record<string, string>);
+      expect(r.code).toBe(0);
+      expect(connections).toBe(0);
+      expect(existsSync('/tmp/diycloud-pwned')).toBe(false);
+    });
+  });
+
+  it('garbage in PAM_RHOST and PAM_TTY is never executed, and the slice still gets its limits', async () => {
+    rmSync('/tmp/diycloud-pwned', { force: true });
+    sql(d.dbPath, "UPDATE resource_allocations SET cpu_limit = 0.75 WHERE user_id = (SELECT id FROM users WHERE uid = ?)", alice.uid);
+    const r = await hook(conf, { PAM_TYPE: 'open_session', PAM_USER: alice.name, PAM_SERVICE: 'sshd', PAM_TTY: ';rm -rf /tmp/x\n', PAM_RHOST: '$(touch /tmp/diycloud-pwned)`id`' });
+    expect(r.code).toBe(0);
+    expect(existsSync('/tmp/diycloud-pwned')).toBe(false);
+    expect(fake.props(alice.uid)?.CPUQuotaPerSecUSec).toBe(750_000n);
+    const rows = sql<{ tty: string; rhost: string }>(d.dbPath, 'SELECT tty, rhost FROM sessions WHERE uid = ? ORDER BY id DESC LIMIT 1', alice.uid);
+    expect(rows).toEqual([{ tty: '?', rhost: '?' }]);
+  });
+
+  it('closed mode: a malformed user name is refused in the account phase', async () => {
+    expect((await hook(closedConf(), { PAM_TYPE: 'account', PAM_USER: 'Bad User' })).code).toBe(1);
+  });
+
+  describe('with the daemon frozen (SIGSTOP)', () => {
+    beforeAll(() => void d.child.kill('SIGSTOP'));
+    afterAll(() => {
+      d.child.kill('SIGCONT');
+      rmSync(join(rundir, 'hook-unresponsive'), { force: true });
+    });
+
+    it('open mode: a whole login (account + session) proceeds within the budget (TimeoutSec=1)', async () => {
+      const account = await hook(conf, { PAM_TYPE: 'account', PAM_USER: alice.name, PAM_SERVICE: 'sshd' });
+      expect(account.code).toBe(0);
+      expect(account.ms).toBeGreaterThan(600); // it really waited for the daemon
+      expect(existsSync(join(rundir, 'hook-unresponsive'))).toBe(true);
+      const session = await hook(conf, { PAM_TYPE: 'open_session', PAM_USER: alice.name, PAM_SERVICE: 'sshd' });
+      expect(session.code).toBe(0);
+      expect(session.ms).toBeLessThan(400); // the circuit breaker: later calls wait a tenth of the budget
+      expect(account.ms + session.ms).toBeLessThan(1000 + 150);
+    });
+
+    it('closed mode: the account phase is refused within the budget', async () => {
+      const r = await hook(closedConf(), { PAM_TYPE: 'account', PAM_USER: alice.name, PAM_SERVICE: 'sshd' });
+      expect(r.code).toBe(1);
+      expect(r.ms).toBeLessThan(1000);
+    });
+  });
+
+  it('after the daemon thaws, the first successful call clears the marker', async () => {
+    writeFileSync(join(rundir, 'hook-unresponsive'), '');
+    expect((await hook(conf, { PAM_TYPE: 'account', PAM_USER: alice.name, PAM_SERVICE: 'sshd' })).code).toBe(0);
+    expect(existsSync(join(rundir, 'hook-unresponsive'))).toBe(false);
+  });
+
+  describe('with nothing answering on the bus socket (a hung dbus-daemon)', () => {
+    let server: Server;
+    let sock: string;
+    const held: Socket[] = [];
+    beforeAll(async () => {
+      sock = join(work, 'silent.sock');
+      server = createServer((s) => void held.push(s));
+      await new Promise<void>((r) => server.listen(sock, r));
+    });
+    afterAll(() => {
+      held.forEach((s) => s.destroy());
+      return new Promise<void>((r) => server.close(() => r()));
+    });
+
+    it('the hook kills its own call at the budget and follows the failure mode', async () => {
+      const c = join(work, 'silent.conf');
+      writeFileSync(c, hookConf(`unix:path=${sock}`));
+      const open = await hook(c, { PAM_TYPE: 'account', PAM_USER: alice.name });
+      expect(open.code).toBe(0);
+      expect(open.ms).toBeLessThan(1000);
+      expect(open.ms).toBeGreaterThan(600);
+      rmSync(join(rundir, 'hook-unresponsive'), { force: true });
+      writeFileSync(c, hookConf(`unix:path=${sock}`, 'FailureMode=closed\n'));
+      const closed = await hook(c, { PAM_TYPE: 'account', PAM_USER: alice.name });
+      expect(closed.code).toBe(1);
+      expect(closed.ms).toBeLessThan(1000);
+      rmSync(join(rundir, 'hook-unresponsive'), { force: true });
+    });
+  });
+
+  describe('with the daemon stopped', () => {
+    beforeAll(async () => d.stop());
+
+    it('open mode: logins proceed at once; closed mode: the account phase and session open are refused', async () => {
+      const r = await hook(conf, { PAM_TYPE: 'account', PAM_USER: alice.name });
+      expect(r.code).toBe(0);
+      expect(r.ms).toBeLessThan(500);
+      const c = closedConf();
+      expect((await hook(c, { PAM_TYPE: 'account', PAM_USER: alice.name })).code).toBe(1);
+      expect((await hook(c, { PAM_TYPE: 'open_session', PAM_USER: alice.name })).code).toBe(1);
+      expect((await hook(c, { PAM_TYPE: 'close_session', PAM_USER: alice.name })).code).toBe(0);
+    });
+  });
+});
