@@ -49,7 +49,7 @@ export interface Config {
   readonly ratchetIntervalMs: number;
   readonly uidMin: number;
   readonly uidMax: number;
-  readonly hook: { readonly failureMode: 'open' | 'closed'; readonly timeoutMs: number; readonly busAddress: string };
+  readonly hook: { readonly failureMode: 'open' | 'closed'; readonly timeoutMs: number; readonly busAddress: string; readonly runtimeDirectory: string };
   readonly backend: { readonly slices: 'auto' | 'systemd' | 'none'; readonly databasePath: string };
 }
 
@@ -84,7 +84,7 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
     ratchetIntervalMs: Math.round(c.Limits.RatchetIntervalSec * 1000),
     uidMin,
     uidMax,
-    hook: { failureMode: c.Hook.FailureMode, timeoutMs: Math.round(c.Hook.TimeoutSec * 1000), busAddress: c.Hook.BusAddress },
+    hook: { failureMode: c.Hook.FailureMode, timeoutMs: Math.round(c.Hook.TimeoutSec * 1000), busAddress: c.Hook.BusAddress, runtimeDirectory: c.Hook.RuntimeDirectory },
     backend: { slices: c.Backend.Slices, databasePath: c.Backend.Database },
   };
   if (cfg.defaults.cpuCores < cfg.floor.minCpuCores || cfg.defaults.memoryMaxBytes < cfg.floor.minMemoryBytes) {

@@ -1,0 +1,59 @@
+// Builds AppDeps for unit tests: the real SQLite store in memory, an in-memory slice manager, fake NSS and timers.
+
+import { join } from 'node:path';
+import type { AppDeps } from '../../src/app/deps';
+import { KeyedQueue } from '../../src/app/keyed-queue';
+import { parseConfig } from '../../src/core/config';
+import type { Account, Logger } from '../../src/core/ports';
+import { openDatabase, SqliteStore } from '../../src/adapters/store/sqlite-store';
+import { MemorySliceManager } from './memory-slices';
+
+export interface TestDeps extends AppDeps {
+  readonly slices: MemorySliceManager;
+  readonly nss: Map<string, number>;
+  readonly logs: string[];
+  readonly db: ReturnType<typeof openDatabase>;
+  /** Runs timers that are due (the scheduler never uses real time). */
+  runTimers(): void;
+}
+
+export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps {
+  const db = openDatabase(':memory:', join(__dirname, '../../schema'));
+  const logs: string[] = [];
+  const log: Logger = {
+    debug: (m) => logs.push(`debug: ${m}`),
+    info: (m) => logs.push(`info: ${m}`),
+    warn: (m) => logs.push(`warn: ${m}`),
+    error: (m) => logs.push(`error: ${m}`),
+  };
+  const nss = new Map<string, number>();
+  const timers: (() => void)[] = [];
+  const config = parseConfig(conf, { uidMin: 1000, uidMax: 60000 });
+  return {
+    config,
+    bounds: { ...config.floor, machineCpuCores: 8, machineMemoryBytes: 64 * 1024 ** 3, aboveMachine: config.aboveMachine },
+    store: new SqliteStore(db),
+    slices: new MemorySliceManager(),
+    accounts: { byName: async (n: string): Promise<Account | null> => (nss.has(n) ? { name: n, uid: nss.get(n)! } : null) },
+    log,
+    clock: { now: () => new Date('2026-11-25T12:00:00Z') },
+    scheduler: {
+      after: (_ms, fn) => {
+        let live = true;
+        timers.push(() => live && fn());
+        return { cancel: () => void (live = false) };
+      },
+    },
+    queue: new KeyedQueue(),
+    ratchets: new Map(),
+    nss,
+    logs,
+    db,
+    runTimers: () => timers.splice(0).forEach((t) => t()),
+  };
+}
+
+export function addUser(d: TestDeps, u: { name: string; uid: number; active?: boolean; cpu?: number | null; memory?: string | null; tasks?: number | null }): void {
+  const id = d.db.prepare('INSERT INTO users (username, uid, is_active) VALUES (?, ?, ?)').run(u.name, u.uid, u.active === false ? 0 : 1).lastInsertRowid;
+  d.db.prepare('INSERT INTO resource_allocations (user_id, cpu_limit, mem_limit, tasks_max) VALUES (?, ?, ?, ?)').run(id, u.cpu ?? null, u.memory ?? null, u.tasks ?? null);
+}
