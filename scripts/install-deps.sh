@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs the Debian packages and npm modules diycloud needs (idempotent, as root).
+#   scripts/install-deps.sh          what building and running the daemon needs
+#   scripts/install-deps.sh --test   plus what the whole test suite needs (containers, VM)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=(dbus dbus-bin systemd sqlite3 passwd util-linux ca-certificates g++ make python3)
+if [[ ${1:-} == --test ]]; then
+  want+=(mmdebstrap systemd-container qemu-system-x86 e2fsprogs openssh-client debian-archive-keyring tar coreutils iproute2)
+fi
+command -v node >/dev/null 2>&1 || want+=(nodejs)
+command -v npm >/dev/null 2>&1 || want+=(npm)
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  [[ $(id -u) == 0 ]] || { echo "install-deps.sh: run as root to install: ${missing[*]}" >&2; exit 1; }
+  echo "install-deps.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+major=$(node -p 'process.versions.node.split(".")[0]')
+if ((major < 18)); then
+  echo "install-deps.sh: Node.js 18 or newer is required (found $(node --version))" >&2
+  exit 1
+fi
+
+# npm ci only when the lock file changed since the last install (node_modules/.package-lock.json).
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "install-deps.sh: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
