@@ -1,37 +1,46 @@
-// e2e (qemu VM, real kernel): a login's user-UID.slice limits are enforced by the kernel (CPU throttling, memory OOM kill).
+// e2e (qemu VM, real kernel): diycloud installed the documented way (install.sh, pam-auth-update, diycloudd.service);
+// a real ssh login makes the PAM hook → diycloudd → systemd set user-UID.slice's limits, and the kernel enforces them.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildRuntimeModules, REPO_ROOT } from './lib/container';
 import { bootVm, vmUnavailableReason, type Vm } from './lib/vm';
 
 const reason = vmUnavailableReason();
 if (reason) console.warn(`\n*** SKIPPING test/e2e/vm-enforcement.test.ts: ${reason} ***\n`);
 
 const USER = 'alice';
-const CPU_QUOTA_USEC_PER_SEC = 500_000; // 0.5 cores
+const CPU_CORES = 0.5; // her database allocation: cpu_limit 0.5, mem_limit '100M'
+const CPU_QUOTA_USEC_PER_SEC = CPU_CORES * 1e6;
 const MEMORY_MAX = 100 * 1024 * 1024;
+const DB = '/var/lib/diycloud/diycloud.db';
 
-/**
- * How the user's slice gets its limits. Today: set by hand over D-Bus, the same SetUnitProperties call
- * diycloudd makes. To test diycloud itself, swap in a provider whose prepare() installs the project into
- * the rootfs (packaging/install.sh, Node 18 runtime modules), whose setup() starts diycloudd, and whose
- * applyLimits() records the allocation (diycloudctl) and then logs the user in so the PAM hook fires.
- */
-interface LimitsProvider {
-  prepare?: (rootDir: string) => Promise<void>;
-  setup?: (vm: Vm) => Promise<void>;
-  applyLimits: (vm: Vm, user: string, uid: number) => Promise<void>;
+/** Installs diycloud into the unpacked VM rootfs: Node 18 runtime modules, install.sh --destdir. */
+async function installIntoRootfs(rootDir: string): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'diycloud-vm-modules-'));
+  try {
+    const modules = await buildRuntimeModules(rootDir, work);
+    await promisify(execFile)(join(REPO_ROOT, 'packaging/install.sh'), ['--destdir', rootDir, '--node-modules', modules],
+      { timeout: 300_000, maxBuffer: 16 << 20 });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  // The default allocation covers the VM's 2 vCPUs, so her first login (not yet in the database) is the
+  // unconstrained control run; her database row then brings her down to 0.5 cores / 100M.
+  const conf = join(rootDir, 'etc/diycloud/diycloud.conf');
+  writeFileSync(conf, readFileSync(conf, 'utf8').replace(/^#CPU=1$/m, 'CPU=2'));
 }
+/** Run inside a chroot of the rootfs before imaging: the documented enable steps. */
+const ENABLE = ['DEBIAN_FRONTEND=noninteractive pam-auth-update --enable diycloud', 'systemctl enable diycloudd.service'];
 
-const manualSetUnitProperties: LimitsProvider = {
-  async applyLimits(vm, _user, uid) {
-    await vm.exec(
-      `busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager ` +
-        `SetUnitProperties 'sba(sv)' user-${uid}.slice true 2 ` +
-        `CPUQuotaPerSecUSec t ${CPU_QUOTA_USEC_PER_SEC} MemoryMax t ${MEMORY_MAX}`,
-    );
-  },
-};
-
-const provider: LimitsProvider = manualSetUnitProperties;
+async function sliceProps(vm: Vm, uid: number): Promise<Record<string, string>> {
+  const r = await vm.exec(`systemctl show user-${uid}.slice -p CPUQuotaPerSecUSec -p MemoryMax`);
+  return Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+const sql = async (vm: Vm, s: string) => (await vm.exec(`sqlite3 ${DB}`, { input: `${s}\n` })).stdout.trim();
 
 interface CpuRun { cores: number; throttled: number; wallS: number }
 
@@ -59,18 +68,34 @@ describe.skipIf(reason)('kernel enforces user-slice limits (qemu VM)', () => {
   let baseline: CpuRun;
   let failed = false;
 
+  let defaults: Record<string, string> = {};
+  let beforeLogin: Record<string, string> = {};
+  let sessionsBefore = 0;
+  const sshSessions = async () =>
+    Number(await sql(vm!, `SELECT count(*) FROM sessions WHERE uid = ${uid} AND username = '${USER}' AND service = 'sshd';`));
+
   beforeAll(async () => {
     const t0 = Date.now();
-    vm = await bootVm({ prepare: provider.prepare });
+    vm = await bootVm({ prepare: installIntoRootfs, chrootCommands: ENABLE });
     console.log(`VM up: timings ${JSON.stringify(vm.timings)} (total ${Date.now() - t0} ms), console ${vm.consoleLog}`);
-    await provider.setup?.(vm);
+    // root's ssh can come before diycloudd (it is only ordered before systemd-user-sessions): wait for it.
+    await vm.exec('for i in $(seq 120); do systemctl is-active -q diycloudd && exit 0; sleep 1; done; ' +
+      'systemctl status --no-pager diycloudd; journalctl --no-pager -u diycloudd | tail -40; exit 1', { timeoutMs: 150_000 });
     uid = await vm.addUser(USER);
-    // A real sshd login (PAM, pam_systemd): leaves a long-lived process in her session.
+    // A real sshd login (PAM, pam_systemd, the diycloud hook): leaves a long-lived process in her session.
     await vm.execAs(USER, 'nohup sleep 1000 >/dev/null 2>&1 &');
     keepalivePid = (await vm.exec(`pgrep -u ${USER} -x sleep`)).stdout.trim();
-    baseline = await cpuRun(vm, USER, uid, 5); // control: the same load without limits
-    console.log(`baseline without limits: ${JSON.stringify(baseline)}`);
-    await provider.applyLimits(vm, USER, uid);
+    defaults = await sliceProps(vm, uid); // not in the database yet: the [Defaults] allocation
+    baseline = await cpuRun(vm, USER, uid, 5); // control: the same load without the 0.5-core limit
+    console.log(`baseline with the default allocation ${JSON.stringify(defaults)}: ${JSON.stringify(baseline)}`);
+    // Her allocation goes into the database (the daemon created it at start); her next login applies it.
+    await sql(vm, `INSERT INTO users(username, uid) VALUES ('${USER}', ${uid}); ` +
+      `INSERT INTO resource_allocations(user_id, cpu_limit, mem_limit) SELECT id, ${CPU_CORES}, '100M' FROM users WHERE username = '${USER}';`);
+    beforeLogin = await sliceProps(vm, uid); // the row alone changes nothing: the login does
+    sessionsBefore = await sshSessions();
+    const t1 = Date.now();
+    await vm.execAs(USER, 'true');
+    console.log(`login that applied the allocation: ${Date.now() - t1} ms (ssh round trip under TCG)`);
   }, 20 * 60_000);
 
   afterEach((ctx) => { if (ctx.task.result?.state === 'fail') failed = true; });
@@ -85,6 +110,18 @@ describe.skipIf(reason)('kernel enforces user-slice limits (qemu VM)', () => {
     expect(sessions.stdout.trim()).not.toBe('');
     const cg = await vm!.exec(`cat /proc/${keepalivePid}/cgroup`);
     expect(cg.stdout).toMatch(new RegExp(`^0::/user\\.slice/user-${uid}\\.slice/session-\\d+\\.scope$`, 'm'));
+  }, 60_000);
+
+  it('the PAM hook and diycloudd set the slice limits over systemd, and record her sessions', async () => {
+    expect(defaults).toEqual({ CPUQuotaPerSecUSec: '2s', MemoryMax: String(2 * 1024 ** 3) });
+    expect(beforeLogin).toEqual(defaults);
+    expect(await sliceProps(vm!, uid)).toEqual({ CPUQuotaPerSecUSec: '500ms', MemoryMax: String(MEMORY_MAX) });
+    expect(sessionsBefore).toBeGreaterThanOrEqual(2); // the keepalive and the baseline logins
+    expect(await sshSessions()).toBe(sessionsBefore + 1); // ...and the login that applied her row
+    // Every hook call got its answer in time: no "allowed (failure mode open)" fallbacks.
+    const hook = await vm!.exec('journalctl --no-pager -q -t diycloud-pam-hook', { allowFail: true });
+    expect(hook.stdout).not.toMatch(/failure mode/);
+    console.log(`diycloudd journal:\n${(await vm!.exec('journalctl --no-pager -q -o cat -u diycloudd | tail -8')).stdout}`);
   }, 60_000);
 
   it('the limits reach the cgroup v2 files of the slice', async () => {

@@ -45,6 +45,6 @@ describe('PAM hook decisions', () => {
   });
 
   it('a bad FailureMode in the config falls back to open', () => {
-    expect(hook('open', { PAM_TYPE: 'account', PAM_USER: 'nobody' }, 'FailureMode=sometimes\n')).toBe(0);
+    expect(hook('closed', { PAM_TYPE: 'account', PAM_USER: 'nobody' }, 'FailureMode=sometimes\n')).toBe(0);
   });
 });

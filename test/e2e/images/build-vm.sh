@@ -19,7 +19,8 @@ DISK_SIZE="${DIYCLOUD_VM_DISK_SIZE:-4G}"
 PACKAGES=(
   systemd systemd-sysv dbus udev linux-image-amd64 initramfs-tools openssh-server quota procps
   iproute2 ifupdown isc-dhcp-client stress-ng nodejs libpam-systemd pamtester sqlite3 passwd login sudo
-  e2fsprogs kmod polkitd ca-certificates libnode-dev
+  e2fsprogs kmod polkitd ca-certificates
+  libnode-dev  # node headers: packaging/build-runtime-modules.sh builds better-sqlite3 against them
 )
 # Bump when the way the tarball is made changes (part of the cache key, like the package list).
 RECIPE_VERSION=1
