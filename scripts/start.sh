@@ -32,29 +32,9 @@ if [[ -S /run/dbus/system_bus_socket ]] && busctl --system status >/dev/null 2>&
   busctl --system call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
   echo "start.sh: using the system bus"
 else
-  # A private bus with the system bus's default policy plus ours, so the root-only rules hold here too.
-  cat > "$run/bus.conf" <<XML
-<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>$address</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus"/>
-  </policy>
-  <include>$root/dbus/org.diycloud.Manager1.conf</include>
-</busconfig>
-XML
+  # A private bus with the system bus's default policy plus ours (dbus/private-system-bus.conf.in).
+  sed -e "s|@LISTEN@|$address|" -e "s|@POLICY@|$root/dbus/org.diycloud.Manager1.conf|" -e "s|@EXTRA@||" \
+    dbus/private-system-bus.conf.in > "$run/bus.conf"
   [[ -f $run/bus.pid ]] && kill "$(cat "$run/bus.pid")" 2>/dev/null || true
   rm -f "$run/bus.sock"
   dbus-daemon --config-file="$run/bus.conf" --fork --print-pid > "$run/bus.pid"

@@ -14,46 +14,27 @@ export interface TestBus {
 }
 
 /**
- * The policy is the system bus's own default (deny owning names and sending method calls, except
- * to the bus driver), plus our shipped policy file, plus permission for root to own the fake
- * org.freedesktop.systemd1. So root-only rules of dbus/org.diycloud.Manager1.conf are real here.
+ * The policy is dbus/private-system-bus.conf.in: the system bus's own default (deny owning names
+ * and sending method calls, except to the bus driver), plus our shipped policy file, plus
+ * permission for root to own the fake org.freedesktop.systemd1. So root-only rules of dbus/org.diycloud.Manager1.conf are real here.
  */
 export async function startTestBus(): Promise<TestBus> {
   const dir = mkdtempSync(join(tmpdir(), 'diycloud-bus-'));
   chmodSync(dir, 0o755); // unprivileged test callers must reach the socket
   const socket = join(dir, 'bus.sock');
   const conf = join(dir, 'bus.conf');
-  writeFileSync(
-    conf,
-    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=${socket}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-  </policy>
-  <policy user="root">
+  const extra = `<policy user="root">
     <allow own="org.freedesktop.systemd1"/>
     <allow send_destination="org.freedesktop.systemd1"/>
   </policy>
-  <include>${join(REPO, 'dbus', 'org.diycloud.Manager1.conf')}</include>
   <limit name="max_replies_per_connection">128</limit>
-  <limit name="max_message_size">33554432</limit>
-</busconfig>
-`,
+  <limit name="max_message_size">33554432</limit>`;
+  writeFileSync(
+    conf,
+    readFileSync(join(REPO, 'dbus', 'private-system-bus.conf.in'), 'utf8')
+      .replace('@LISTEN@', `unix:path=${socket}`)
+      .replace('@POLICY@', join(REPO, 'dbus', 'org.diycloud.Manager1.conf'))
+      .replace('@EXTRA@', extra),
   );
   const child: ChildProcess = spawn('/usr/bin/dbus-daemon', ['--config-file', conf, '--nofork', '--nopidfile'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
