@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server, type Socket } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestBus, REPO, type TestBus } from './lib/test-bus';
@@ -59,6 +59,12 @@ describe.skipIf(!isRoot)('the PAM hook against the real daemon', () => {
     await bus?.stop();
     users?.remove();
     rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the daemon wrote the resolved settings the hook reads (hook.conf in RuntimeDirectory)', () => {
+    const text = readFileSync(join(rundir, 'hook.conf'), 'utf8');
+    expect(text).toContain(`BusAddress=${bus.address}\nRuntimeDirectory=${rundir}\n`);
+    expect(text).toMatch(/^FailureMode=open\nTimeoutSec=1\nUIDMin=2000\n/m);
   });
 
   it('account phase: an enabled user passes, a disabled user is refused with the reason on stdout', async () => {
