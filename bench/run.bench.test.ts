@@ -1,0 +1,94 @@
+// `npm run bench`: boots one systemd container with diycloud installed, runs the three benchmarks, writes docs/benchmarks.md.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { e2eSkip, REPO_ROOT, type Dist } from '../test/e2e/lib/container';
+import { setupLoginEnv, type LoginEnv } from '../test/e2e/lib/login-env';
+import { describeHost } from './lib/machine';
+import { renderReport, type Results } from './lib/report';
+import { runLoginOverhead } from './login-overhead';
+import { runThroughput } from './throughput';
+import { runHookBreakdown } from './hook-breakdown';
+import { makeLiveSlices, runReconcile } from './reconcile';
+
+const env = process.env;
+const num = (k: string, d: number): number => (env[k] ? Number(env[k]) : d);
+const ONLY = new Set((env.BENCH_ONLY ?? 'login,throughput,reconcile').split(','));
+const DIST = (env.BENCH_DIST ?? 'bookworm') as Dist;
+const OUT = env.BENCH_OUT ?? join(REPO_ROOT, 'docs', 'benchmarks.md');
+const DB_USERS = num('BENCH_DB_USERS', 10_000);
+const LIVE = num('BENCH_LIVE_SLICES', 200);
+const TP_USERS = num('BENCH_TP_USERS', 50);
+const FIRST_UID = 20_000;
+const uname = (i: number): string => `bu${String(i).padStart(4, '0')}`;
+
+const skip = e2eSkip();
+
+describe.skipIf(skip)(`diycloud benchmarks (${DIST})`, () => {
+  let e: LoginEnv;
+  const results: Results = { when: new Date().toISOString(), machine: describeHost(), dist: DIST, notes: [
+    'The host is a shared VM: run-to-run spread is large (rerun before drawing conclusions from a single table); baselines are always from the same run.',
+    'BENCH_* environment variables scale each benchmark (see bench/run.bench.test.ts); BENCH_ONLY=login,throughput,reconcile picks some.',
+  ] };
+  const write = (): void => {
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(OUT, renderReport(results));
+    writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify(results, null, 1) + '\n');
+  };
+
+  beforeAll(async () => {
+    e = await setupLoginEnv(DIST);
+    results.machine.containerNode = (await e.c.exec('node --version')).stdout.trim();
+    await e.c.exec('systemctl enable --now diycloudd.service', { timeoutMs: 60_000 });
+    await e.addDbUser('alice', { cpu: 0.5, mem: '512M' });
+    // NSS users for the live slices (and the throughput users, a subset): bu0000.. with UIDs from 20000
+    const n = Math.max(LIVE, TP_USERS);
+    await e.c.exec(`for i in $(seq 0 ${n - 1}); do useradd -M -N -u $((${FIRST_UID} + i)) -s /usr/sbin/nologin bu$(printf %04d $i); done`, { timeoutMs: 600_000 });
+    // DB_USERS database rows (the first n of them are the NSS users above), each with an allocation
+    await e.sql(`.timeout 10000
+BEGIN;
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${DB_USERS - 1})
+  INSERT INTO users (username, uid, is_active) SELECT printf('bu%04d', i), ${FIRST_UID} + i, 1 FROM n;
+INSERT INTO resource_allocations (user_id, cpu_limit, mem_limit) SELECT id, 0.5, '512M' FROM users WHERE username LIKE 'bu%';
+COMMIT;`);
+    expect(Number(await e.sql(`SELECT count(*) FROM users WHERE username LIKE 'bu%';`))).toBe(DB_USERS);
+    // the live slices exist from here on: a login's OpenSession finds its slice (pam_systemd runs first)
+    await makeLiveSlices(e, Array.from({ length: LIVE }, (_, i) => ({ name: uname(i), uid: FIRST_UID + i })));
+  }, 900_000);
+
+  afterAll(async () => {
+    write();
+    console.log(`benchmark report written to ${OUT}`);
+    await e?.stop();
+  }, 120_000);
+
+  it.runIf(ONLY.has('login'))('1. login overhead of the hook (pamtester, interleaved)', async () => {
+    results.login = await runLoginOverhead(e, 'alice', num('BENCH_LOGIN_ITERS', 150));
+    write();
+    results.breakdown = await runHookBreakdown(e, 'alice', num('BENCH_BREAKDOWN_ITERS', 40));
+    write();
+    console.log('login overhead', { base: results.login.base, hook: results.login.hook, addedMedianMs: results.login.addedMedianMs });
+  });
+
+  it.runIf(ONLY.has('throughput'))('2. OpenSession throughput (dbus-next clients, real systemd)', async () => {
+    const opts = {
+      connections: num('BENCH_TP_CONNECTIONS', 8), concurrency: num('BENCH_TP_CONCURRENCY', 32),
+      callsPerPhase: num('BENCH_TP_CALLS', 2000), rounds: num('BENCH_TP_ROUNDS', 4), rate: num('BENCH_TP_RATE', 500),
+    };
+    // users whose slice is live (as at a real login), then database users with no slice at all
+    results.throughput = await runThroughput(e, Array.from({ length: TP_USERS }, (_, i) => uname(i)), opts);
+    write();
+    results.throughputNoSlice = await runThroughput(e, Array.from({ length: TP_USERS }, (_, i) => uname(LIVE + i)), { ...opts, rate: 0, rounds: 2, callsPerPhase: Math.ceil(opts.callsPerPhase / 4) });
+    write();
+    for (const [k, t] of [['live slices', results.throughput], ['no slice', results.throughputNoSlice]] as const) {
+      console.log('throughput', k, { ping: { rate: t.ping.callsPerSec, ...t.ping.lat }, open: { rate: t.open.callsPerSec, ...t.open.lat, errors: t.open.errors, firstErrors: t.open.firstErrors }, cpuSec: t.cpuSec });
+    }
+  });
+
+  it.runIf(ONLY.has('reconcile'))('3. Reconcile: 10,000 DB users, 200 live slices', async () => {
+    const live = Array.from({ length: LIVE }, (_, i) => ({ name: uname(i), uid: FIRST_UID + i }));
+    results.reconcile = await runReconcile(e, live, DB_USERS);
+    write();
+    console.log('reconcile', results.reconcile);
+  });
+});
