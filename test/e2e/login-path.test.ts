@@ -139,7 +139,7 @@ describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
     expect((await e.c.exec(`su - grace -c 'id -un'`)).stdout.trim()).toBe('grace');
   }, 120_000);
 
-  it('4. diycloudd frozen (SIGSTOP): each hook call gives up within TimeoutSec and the login proceeds', async () => {
+  it('4. diycloudd frozen (SIGSTOP): a login gives up waiting within TimeoutSec and proceeds', async () => {
     const pid = (await e.c.exec('systemctl show -p MainPID --value diycloudd')).stdout.trim();
     expect(Number(pid)).toBeGreaterThan(1);
     await e.c.exec(`kill -STOP ${pid}`);
@@ -149,11 +149,18 @@ describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
       timings.frozenAcctMs = acct.innerMs;
       expect(acct.innerMs).toBeGreaterThan(BUDGET_MS - 500); // it really waited for the daemon...
       expect(acct.innerMs).toBeLessThan(BUDGET_MS + 1000); // ...and no longer than the budget
-      // A whole login makes two bounded calls (account + open_session): at most twice the budget.
+      // The timeout left the circuit-breaker marker: later calls wait a tenth of the budget.
+      expect((await e.c.exec('test -e /run/diycloud/hook-unresponsive', { allowFail: true })).code).toBe(0);
+      const quick = await e.timed('pamtester login grace acct_mgmt');
+      expect(quick.code).toBe(0);
+      expect(quick.innerMs).toBeLessThan(BUDGET_MS / 2);
+      // A whole login from a closed breaker: the account call waits, the session call is short,
+      // so the login as a whole finishes within the budget (plus su's own start-up).
+      await e.c.exec('rm -f /run/diycloud/hook-unresponsive');
       const su = await e.timed(`su - grace -c 'id -un'`);
       expect(su.code, su.stderr).toBe(0);
       timings.frozenSuMs = su.innerMs;
-      expect(su.innerMs).toBeLessThan(2 * BUDGET_MS + 1500);
+      expect(su.innerMs).toBeLessThan(BUDGET_MS + 500);
     } finally {
       await e.c.exec(`kill -CONT ${pid}`);
     }
@@ -191,10 +198,13 @@ describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
   }, 120_000);
 
   it('7. systemctl restart diycloudd re-applies allocations over hand-made drift', async () => {
+    // Drift is made while the daemon is down: on trixie a running daemon already repairs it at
+    // once (set-property reloads the slice, which emits UnitNew), which is good but not this test.
+    await e.c.exec('systemctl stop diycloudd');
     await e.c.exec(`systemctl set-property --runtime user-${uid('erin')}.slice MemoryMax=1G CPUQuota=200%`);
     expect(await e.slice(uid('erin'))).toMatchObject({ MemoryMax: String(G), CPUQuotaPerSecUSec: '2s' });
     const t = Date.now();
-    await e.c.exec('systemctl restart diycloudd');
+    await e.c.exec('systemctl start diycloudd');
     timings.restartMs = Date.now() - t;
     const s = await e.waitSlice(uid('erin'), (p) => p.MemoryMax === String(1536 * M), 5000);
     expect(s).toMatchObject(expectedSlice(1.25, 1536 * M));
