@@ -90,6 +90,9 @@ install -D -m 0644 "$SRC/systemd/diycloudd.service" "$D$PREFIX/lib/systemd/syste
 install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.conf" "$D$PREFIX/share/dbus-1/system.d/org.diycloud.Manager1.conf"
 install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.xml" "$D$PREFIX/share/dbus-1/interfaces/org.diycloud.Manager1.xml"
 install -D -m 0644 "$SRC/pam/pam-configs/diycloud" "$D$PREFIX/share/pam-configs/diycloud"
+for f in "$SRC"/docs/*.md "$SRC"/README.md; do
+  install -D -m 0644 "$f" "$D$PREFIX/share/doc/diycloud/$(basename "$f")"
+done
 for f in "$SRC"/polkit/*.policy; do
   if [ -e "$f" ]; then install -D -m 0644 "$f" "$D$PREFIX/share/polkit-1/actions/$(basename "$f")"; fi
 done

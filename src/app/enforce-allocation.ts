@@ -32,9 +32,10 @@ export function effectiveAllocationFor(deps: AppDeps, uid: number): Allocation {
 }
 
 /**
- * Applies the plan for `uid`, serialized with every other operation on that UID. Only properties
- * that differ from what systemd reports are sent. When memory must come down below current usage,
- * a ratchet step is scheduled (see planLimits).
+ * Applies the plan for `uid`, serialized with every other operation on that UID. Nothing is sent
+ * when the slice already carries the plan; otherwise the whole set goes in one SetUnitProperties
+ * call (and `changed` names the properties that differed). When memory must come down below
+ * current usage, a ratchet step is scheduled (see planLimits).
  */
 export function enforceAllocation(deps: AppDeps, uid: number): Promise<EnforceResult> {
   return deps.queue.run(uid, async () => {

@@ -25,9 +25,14 @@ const tasks = z.union([z.literal('infinity'), z.literal(''), z.string().regex(/^
 
 const schema = z
   .object({
-    Defaults: z.object({ CPU: positiveNumber.default('1'), Memory: size.default('2G'), Disk: size.default('5G'), GPU: bool.default('no'), Tasks: tasks.default('') }).strict().default({}),
+    Defaults: z.object({ CPU: positiveNumber.refine((n) => n > 0, 'must be above 0').default('1'), Memory: size.default('2G'), Disk: size.default('5G'), GPU: bool.default('no'), Tasks: tasks.default('') }).strict().default({}),
     Limits: z
-      .object({ MinCPU: positiveNumber.default('0.05'), MinMemory: size.default('64M'), AboveMachine: z.enum(['clamp', 'reject']).default('clamp'), RatchetIntervalSec: positiveNumber.default('10') })
+      .object({
+        MinCPU: positiveNumber.refine((n) => n > 0, 'must be above 0').default('0.05'),
+        MinMemory: size.refine((n) => n > 0, 'must be above 0').default('64M'),
+        AboveMachine: z.enum(['clamp', 'reject']).default('clamp'),
+        RatchetIntervalSec: positiveNumber.refine((n) => n >= 1 && n <= 3600, 'must be between 1 and 3600 seconds').default('10'),
+      })
       .strict()
       .default({}),
     Users: z.object({ UIDMin: uid.optional(), UIDMax: uid.optional() }).strict().default({}),

@@ -23,6 +23,8 @@ Exit status: 0 on a clean stop, 2 for a bad configuration or flag, 1 for any oth
 See diycloudd(8) in docs/operations.md.`)
   .version(require('../../package.json').version as string);
 
+// A bad flag is a usage error: exit 2, like a bad configuration (help and --version exit 0).
+program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 program.parse();
 const opts = program.opts<{ config: string; busAddress?: string; database?: string; backend?: string; checkConfig?: boolean; debug?: boolean }>();
 const log = createJournalLogger({ debug: opts.debug === true });

@@ -4,6 +4,7 @@ import * as dbus from 'dbus-next';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { checkAllocation } from '../core/allocation';
 import { DiycloudError } from '../core/errors';
 import type { Logger } from '../core/ports';
 import type { AppDeps } from '../app/deps';
@@ -73,6 +74,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     queue: new KeyedQueue(),
     ratchets: new Map(),
   };
+  checkAllocation(config.defaults, deps.bounds); // [Defaults] above the machine with AboveMachine=reject: refuse to start (exit 2)
   const xml = readFileSync(join(PKG_ROOT, 'dbus', 'org.diycloud.Manager1.xml'), 'utf8');
   bus.addMethodHandler(createRouter({ bus, object: managerObject(deps, xml, version), callers: new CallerResolver(client), log }));
 
@@ -93,7 +95,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  await watchSlices(deps);
-  const report = await reconcile(deps);
-  log.info(`start-up reconcile: ${report.slices} user slices, ${report.changed.length} changed, ${report.reverted.length} reverted, ${report.errors.length} errors in ${report.durationMs} ms`);
+  // Best effort: logins are already served; a failure here is logged and Reconcile can be rerun.
+  await watchSlices(deps).catch((e: unknown) => log.error(`cannot watch for new user slices: ${(e as Error).message}; slices that appear without a login get their limits at the next Reconcile`));
+  const report = await reconcile(deps).catch((e: unknown) => {
+    log.error(`start-up reconcile failed: ${(e as Error).message}, ignoring`);
+    return null;
+  });
+  if (report) log.info(`start-up reconcile: ${report.slices} user slices, ${report.changed.length} changed, ${report.reverted.length} reverted, ${report.errors.length} errors in ${report.durationMs} ms`);
 }

@@ -8,7 +8,7 @@ import { startFakeSystemd, type FakeSystemd } from '../fakes/fake-systemd1';
 import { addDbUser, sql } from './lib/db';
 import { createHostUsers } from './lib/host-users';
 
-const CONF = '[Users]\nUIDMin=2000\nUIDMax=2999\n[Backend]\nSlices=systemd\n[Limits]\nRatchetIntervalSec=0.2\n';
+const CONF = '[Users]\nUIDMin=2000\nUIDMax=2999\n[Backend]\nSlices=systemd\n[Limits]\nRatchetIntervalSec=1\n';
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('*** integration tests SKIPPED: they need root (setpriv, useradd) ***');
 

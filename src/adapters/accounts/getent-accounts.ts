@@ -2,6 +2,7 @@
 
 import type { Account, AccountDb, Clock } from '../../core/ports';
 import { isValidUsername } from '../../core/username';
+import { DiycloudError } from '../../core/errors';
 import { runProgram } from '../exec/run-program';
 
 export interface GetentOptions {
@@ -36,7 +37,7 @@ export class GetentAccountDb implements AccountDb {
     if (r.code === 0) {
       account = parsePasswdLine(r.stdout.split('\n')[0] ?? '', name);
     } else if (r.code !== 2) {
-      throw new Error(`getent passwd failed with status ${r.code}: ${r.stderr.trim().slice(0, 200)}`);
+      throw new DiycloudError('BackendFailed', `the name service could not look up "${name}"`, { cause: new Error(`getent passwd exited ${r.code}: ${r.stderr.trim().slice(0, 200)}`) });
     }
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(name, { at: now, account });

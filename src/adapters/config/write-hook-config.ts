@@ -1,6 +1,6 @@
 // Writes the PAM hook's resolved settings to RuntimeDirectory/hook.conf, atomically.
 
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderHookConfig, type Config } from '../../core/config';
 import type { Logger } from '../../core/ports';
@@ -18,7 +18,8 @@ export function writeHookConfig(c: Config, source: string, log: Logger): void {
   }
   const path = join(dir, 'hook.conf');
   try {
-    writeFileSync(`${path}.tmp`, renderHookConfig(c, source), { mode: 0o644 });
+    writeFileSync(`${path}.tmp`, renderHookConfig(c, source));
+    chmodSync(`${path}.tmp`, 0o644); // the unit's UMask=0077 would make it 0600; it holds no secret
     renameSync(`${path}.tmp`, path);
   } catch (e) {
     log.warn(`could not write ${path}: ${(e as Error).message}, ignoring`);

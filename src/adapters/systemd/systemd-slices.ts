@@ -24,7 +24,11 @@ export class SystemdSliceManager implements SliceManager {
   constructor(private readonly client: BusClient, private readonly log: Logger) {}
 
   async listUserSlices(): Promise<number[]> {
-    const [units] = (await this.client.call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'ListUnitsByPatterns', signature: 'asas', body: [[], ['user-*.slice']] })) as [unknown[][]];
+    const [units] = (await this.client
+      .call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'ListUnitsByPatterns', signature: 'asas', body: [[], ['user-*.slice']] })
+      .catch((e: unknown) => {
+        throw backendError('ListUnitsByPatterns user-*.slice', e);
+      })) as [unknown[][]];
     return units.map((u) => uidFromSliceName(String(u[0]))).filter((u): u is number => u !== null).sort((a, b) => a - b);
   }
 

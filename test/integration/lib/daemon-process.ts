@@ -26,14 +26,21 @@ export interface RunResult {
 export function run(path: string, args: string[], opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult & { ms: number }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(path, args, { env: opts.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, timeout: opts.timeoutMs ?? 15_000 });
+    const child = spawn(path, args, {
+      env: opts.env ?? { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      timeout: opts.timeoutMs ?? 15_000,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr, ms: Date.now() - started }));
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => undefined); // a child that exits before reading its input
+      child.stdin.end(opts.input);
+    }
   });
 }
 
