@@ -11,8 +11,8 @@ const DS = '/usr/bin/dbus-send --system --print-reply --type=method_call --dest=
 export async function runHookBreakdown(e: LoginEnv, user: string, iterations: number): Promise<BreakdownResult> {
   const parts = [
     { name: 'fork+exec of /bin/true (process floor)', cmd: '/bin/true' },
-    { name: 'sh running the hook with PAM_TYPE=auth (config parse, exits early)', cmd: `env -i PAM_TYPE=auth PAM_USER=${user} ${HOOK}` },
-    { name: 'id -u USER (NSS lookup the hook does)', cmd: `/usr/bin/id -u ${user}` },
+    { name: 'the hook with PAM_TYPE=auth (start-up and config read, exits early)', cmd: `env -i PAM_TYPE=auth PAM_USER=${user} ${HOOK}` },
+    { name: 'id -u USER (a process doing the NSS lookup the hook does in-process)', cmd: `/usr/bin/id -u ${user}` },
     { name: 'dbus-send Properties.Get Version (bus round trip + process)', cmd: `${DS} org.freedesktop.DBus.Properties.Get string:org.diycloud.Manager1 string:Version` },
     { name: 'dbus-send CheckLogin', cmd: `${DS} org.diycloud.Manager1.CheckLogin string:${user} string:bench string:` },
     { name: 'dbus-send OpenSession (daemon work: GetUnit, 5 Gets, SQLite commit)', cmd: `${DS} org.diycloud.Manager1.OpenSession string:${user} string:bench string:pts/9 string:` },

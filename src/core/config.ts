@@ -98,16 +98,3 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
   return cfg;
 }
 
-/** The five resolved keys the PAM hook needs, as the small file diycloudd writes for it (hook.conf). */
-export function renderHookConfig(c: Config, source: string): string {
-  return [
-    `# Written by diycloudd at start from ${source} and /etc/login.defs; read by the PAM hook.`,
-    '# Do not edit: edit the source; the hook ignores this file while the source is newer.',
-    `FailureMode=${c.hook.failureMode}`,
-    `TimeoutSec=${c.hook.timeoutMs / 1000}`,
-    `UIDMin=${c.uidMin}`,
-    `BusAddress=${c.hook.busAddress}`,
-    `RuntimeDirectory=${c.hook.runtimeDirectory}`,
-    '',
-  ].join('\n');
-}

@@ -13,7 +13,6 @@ import { reconcile } from '../app/reconcile';
 import { watchSlices } from '../app/watch-slices';
 import { GetentAccountDb } from '../adapters/accounts/getent-accounts';
 import { loadConfig } from '../adapters/config/load-config';
-import { writeHookConfig } from '../adapters/config/write-hook-config';
 import { BusClient } from '../adapters/dbus/bus-client';
 import { CallerResolver } from '../adapters/dbus/caller';
 import { MANAGER_NAME, managerObject } from '../adapters/dbus/manager-object';
@@ -47,7 +46,6 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     process.stdout.write(JSON.stringify(config, null, 2) + '\n');
     return;
   }
-  writeHookConfig(config, opts.config, log);
   const version = (JSON.parse(readFileSync(join(PKG_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const db = openDatabase(config.backend.databasePath, join(PKG_ROOT, 'schema'));
   const store = new SqliteStore(db);

@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const HOOK = join(__dirname, '../../pam/diycloud-pam-hook');
+const HOOK = join(__dirname, '../../dist/pam-hook'); // built by npm run build (build:hook)
 let dir: string;
 
 /** Runs the hook against a bus socket that does not exist: every D-Bus call fails at once. */
 function hook(mode: 'open' | 'closed', env: Record<string, string>, extra = ''): number {
   const conf = join(dir, `${mode}.conf`);
   writeFileSync(conf, `[Users]\nUIDMin=1000\n[Hook]\nFailureMode=${mode}\nBusAddress=unix:path=${dir}/no.sock\nRuntimeDirectory=${dir}\n${extra}`);
-  const r = spawnSync('/bin/sh', [HOOK, conf], { env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync(HOOK, [conf], { env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 10_000 });
   return r.status ?? -1;
 }
 

@@ -53,12 +53,3 @@ describe('parseConfig', () => {
   });
 });
 
-describe('renderHookConfig', () => {
-  it('writes the resolved keys the hook reads, in its Key=Value form', async () => {
-    const { renderHookConfig } = await import('../../../src/core/config');
-    const text = renderHookConfig(parseConfig('[Hook]\nFailureMode=closed\nTimeoutSec=0.5\n', { uidMin: 500, uidMax: 60000 }), '/etc/diycloud/diycloud.conf');
-    expect(text.split('\n').filter((l) => !l.startsWith('#') && l)).toEqual([
-      'FailureMode=closed', 'TimeoutSec=0.5', 'UIDMin=500', 'BusAddress=unix:path=/run/dbus/system_bus_socket', 'RuntimeDirectory=/run/diycloud',
-    ]);
-  });
-});

@@ -36,8 +36,9 @@ describe('the error catalogue', () => {
   });
 
   it('gives the PAM hook exactly the "allow" codes', () => {
-    const allow = /^ALLOW_ERRORS='([^']*)'$/m.exec(read('pam/diycloud-pam-hook'))?.[1].split(' ').filter(Boolean);
-    expect(allow).toEqual(ERROR_CODES.filter((c) => ERROR_CATALOGUE[c].hook === 'allow'));
+    const list = /ALLOW_ERRORS\[\] = \{([^}]*)\}/.exec(read('pam/diycloud-pam-hook.c'))?.[1] ?? '';
+    const allow = [...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+    expect(allow).toEqual(ERROR_CODES.filter((c) => ERROR_CATALOGUE[c].hook === 'allow').map(dbusErrorName));
   });
 
   it('DiycloudError keeps code, field and cause', () => {
