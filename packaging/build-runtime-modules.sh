@@ -19,6 +19,10 @@ die() { echo "build-runtime-modules.sh: $*" >&2; exit 1; }
 [ -f "$HDR/common.gypi" ] && [ -f "$HDR/node_version.h" ] || die "$HDR has no node headers (install libnode-dev in the rootfs)"
 for f in package.json package-lock.json; do [ -f "$REPO/$f" ] || die "$REPO/$f missing"; done
 GYP="$REPO/node_modules/.bin/node-gyp"
+# Under npm (npx, npm exec, npm run) the machine's npm config arrives as npm_config_* variables,
+# and node-gyp lets npm_config_nodedir win over --nodedir: the addon would be built for the
+# host's Node. Only our flags may choose the headers.
+unset npm_config_nodedir npm_config_target npm_config_runtime npm_config_disturl npm_config_dist_url npm_config_arch npm_config_build_from_source
 [ -x "$GYP" ] || die "node-gyp not found at $GYP (run npm ci in $REPO first)"
 
 ver() { awk -v k="$1" '$1=="#define" && $2==k && $3 ~ /^[0-9]+$/ {print $3; exit}' "$HDR/node_version.h"; }

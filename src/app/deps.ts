@@ -2,13 +2,18 @@
 
 import type { AllocationBounds } from '../core/allocation';
 import type { Config } from '../core/config';
-import type { AccountDb, Clock, Logger, Scheduler, SliceManager, Store } from '../core/ports';
+import type { AccountAdmin, AccountDb, AdminStore, Authorizer, Clock, Events, Logger, Scheduler, SessionAdmin, SliceManager, Store } from '../core/ports';
 import type { KeyedQueue } from './keyed-queue';
 
 export interface AppDeps {
   readonly config: Config;
   readonly bounds: AllocationBounds;
   readonly store: Store;
+  readonly admin: AdminStore;
+  readonly authorizer: Authorizer;
+  readonly accountAdmin: AccountAdmin;
+  readonly sessions: SessionAdmin;
+  readonly events: Events;
   readonly slices: SliceManager;
   readonly accounts: AccountDb;
   readonly log: Logger;

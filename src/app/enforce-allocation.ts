@@ -18,7 +18,8 @@ export interface EnforceResult {
 /** The allocation to enforce for a UID: its database overrides over the default, held to the bounds. */
 export function effectiveAllocationFor(deps: AppDeps, uid: number): Allocation {
   const record = deps.store.userByUid(uid);
-  const eff = resolveAllocation(record?.overrides ?? null, deps.config.defaults);
+  const role = record ? deps.admin.role(record.role) : null;
+  const eff = resolveAllocation(record?.overrides ?? null, deps.config.defaults, role?.profile ?? null);
   for (const p of eff.problems) deps.log.error(`uid ${uid}: ${p}`, { uid });
   try {
     const checked = checkAllocation(eff.allocation, deps.bounds);

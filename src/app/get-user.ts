@@ -1,5 +1,6 @@
 // Use case: a user's record with the effective allocation and what is in force (GetUser's JSON).
 
+import type { AllocationSource } from '../core/allocation';
 import { isManagedUid } from '../core/login-policy';
 import { resolveAllocation } from '../core/effective-allocation';
 import type { AppDeps } from './deps';
@@ -18,13 +19,14 @@ export interface UserView {
   created: string | null;
   lastLogin: string | null;
   allocation: { cpu: number; memory: number; disk: number; gpu: boolean; tasks: number | null };
-  sources: Record<'cpu' | 'memory' | 'disk' | 'gpu' | 'tasks', 'user' | 'default'>;
+  sources: Record<'cpu' | 'memory' | 'disk' | 'gpu' | 'tasks', AllocationSource>;
   slice: { exists: boolean; limits: Record<string, number | string> | null; memoryCurrent: number | null };
 }
 
 export async function getUser(deps: AppDeps, rawName: unknown): Promise<UserView> {
   const u = await resolveUser(deps, rawName);
-  const eff = resolveAllocation(u.record?.overrides ?? null, deps.config.defaults);
+  const role = u.record ? deps.admin.role(u.record.role) : null;
+  const eff = resolveAllocation(u.record?.overrides ?? null, deps.config.defaults, role?.profile ?? null);
   const a = effectiveAllocationFor(deps, u.uid);
   const state = await deps.slices.observe(u.uid);
   return {

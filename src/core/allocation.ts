@@ -13,7 +13,7 @@ export interface Allocation {
 }
 
 /** Where each value of an effective allocation came from. */
-export type AllocationSource = 'user' | 'default';
+export type AllocationSource = 'user' | 'role' | 'default';
 
 export interface AllocationBounds {
   readonly minCpuCores: number;

@@ -98,3 +98,68 @@ export interface Clock {
 export interface Scheduler {
   after(ms: number, fn: () => void): { cancel(): void };
 }
+
+export interface RoleRecord {
+  readonly name: string;
+  readonly builtin: boolean;
+  /** The Unix group kept in step with this role's members, or null. */
+  readonly unixGroup: string | null;
+  readonly profile: RawOverrides;
+}
+
+export interface AuditRow extends AuditEntry {
+  readonly id: number;
+  readonly at: string;
+}
+
+/** Management queries on the database (users, roles, the audit log). Synchronous and durable, like Store. */
+export interface AdminStore {
+  listUsers(filter: { role?: string; enabled?: boolean }): UserRecord[];
+  /** Inserts a user row (and an empty allocation row); throws UserExists when the name or UID is taken. */
+  addUser(u: { name: string; uid: number; role: string; email: string | null }, at: string): void;
+  setRole(uid: number, role: string): void;
+  setEnabled(uid: number, enabled: boolean): void;
+  setEmail(uid: number, email: string | null): void;
+  /** Sets the given override columns; columns not in `patch` keep their value. */
+  setUserLimits(uid: number, patch: Partial<RawOverrides>): void;
+  resetUserLimits(uid: number): void;
+  role(name: string): RoleRecord | null;
+  listRoles(): RoleRecord[];
+  /** Creates the role if needed and sets the given profile columns. */
+  setRoleProfile(name: string, patch: Partial<RawOverrides>): void;
+  auditLog(filter: { limit: number; target?: string }): AuditRow[];
+  /** Runs `fn` in one transaction. */
+  transaction<T>(fn: () => T): T;
+}
+
+export type AuthorizationResult = 'allowed' | 'denied' | 'challenge';
+
+/** Who asks, as the bus reported it. */
+export interface Subject {
+  readonly busName: string;
+  readonly uid: number;
+  readonly pid: number | null;
+}
+
+/** polkit, or whatever decides for non-root callers. Implementations never throw for "no". */
+export interface Authorizer {
+  check(subject: Subject, action: string, details: Record<string, string>, allowInteraction: boolean): Promise<AuthorizationResult>;
+}
+
+/** Changes to Unix accounts (shadow-utils): role groups and password locks. */
+export interface AccountAdmin {
+  /** Makes `user`'s membership of each group match `member`, creating groups as needed. */
+  setMembership(user: string, memberships: { group: string; member: boolean }[]): Promise<void>;
+  /** Locks or unlocks the password (usermod --lock / --unlock). */
+  setLocked(user: string, locked: boolean): Promise<void>;
+}
+
+/** Signals to the bus. */
+export interface Events {
+  emit(signal: 'UserAdded' | 'UserChanged', name: string, uid: number): void;
+}
+
+/** logind: ends sessions. */
+export interface SessionAdmin {
+  terminateUser(uid: number): Promise<void>;
+}

@@ -18,6 +18,11 @@ import { CallerResolver } from '../adapters/dbus/caller';
 import { MANAGER_NAME, managerObject } from '../adapters/dbus/manager-object';
 import { createRouter } from '../adapters/dbus/router';
 import { openDatabase, SqliteStore } from '../adapters/store/sqlite-store';
+import { SqliteAdminStore } from '../adapters/store/sqlite-admin-store';
+import { PolkitAuthorizer } from '../adapters/polkit/polkit-authorizer';
+import { ShadowAccountAdmin } from '../adapters/accounts/shadow-account-admin';
+import { LogindSessions } from '../adapters/systemd/logind-sessions';
+import { BusEvents } from '../adapters/dbus/bus-events';
 import { pickSliceManager } from '../adapters/systemd/pick-slice-manager';
 
 /** The installed tree: dist/entry/ → the package root holding schema/ and dbus/. */
@@ -64,6 +69,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     config,
     bounds: { ...config.floor, machineCpuCores: availableParallelism(), machineMemoryBytes: totalmem(), aboveMachine: config.aboveMachine },
     store,
+    admin: new SqliteAdminStore(db),
+    // An interactive polkit check waits for a person: its own client, with a long timeout.
+    authorizer: new PolkitAuthorizer(client, new BusClient(bus, { timeoutMs: 120_000, maxInFlight: 16 })),
+    accountAdmin: new ShadowAccountAdmin(log),
+    sessions: new LogindSessions(client),
+    events: new BusEvents(bus),
     slices,
     accounts: new GetentAccountDb({ clock }),
     log,

@@ -6,9 +6,15 @@ import { KeyedQueue } from '../../src/app/keyed-queue';
 import { parseConfig } from '../../src/core/config';
 import type { Account, Logger } from '../../src/core/ports';
 import { openDatabase, SqliteStore } from '../../src/adapters/store/sqlite-store';
+import { SqliteAdminStore } from '../../src/adapters/store/sqlite-admin-store';
+import type { AuthorizationResult } from '../../src/core/ports';
 import { MemorySliceManager } from './memory-slices';
 
 export interface TestDeps extends AppDeps {
+  /** What the fake authorizer answers, per "uid action"; anything else is denied. */
+  readonly grants: Map<string, AuthorizationResult>;
+  readonly events: AppDeps['events'] & { readonly emitted: string[] };
+  readonly groupCalls: string[];
   readonly slices: MemorySliceManager;
   readonly nss: Map<string, number>;
   readonly logs: string[];
@@ -27,12 +33,25 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     error: (m) => logs.push(`error: ${m}`),
   };
   const nss = new Map<string, number>();
+  const grants = new Map<string, AuthorizationResult>();
+  const emitted: string[] = [];
+  const groupCalls: string[] = [];
   const timers: (() => void)[] = [];
   const config = parseConfig(conf, { uidMin: 1000, uidMax: 60000 });
   return {
     config,
     bounds: { ...config.floor, machineCpuCores: 8, machineMemoryBytes: 64 * 1024 ** 3, aboveMachine: config.aboveMachine },
     store: new SqliteStore(db),
+    admin: new SqliteAdminStore(db),
+    authorizer: { check: async (s, action) => grants.get(`${s.uid} ${action}`) ?? 'denied' },
+    accountAdmin: {
+      setMembership: async (user, ms) => void groupCalls.push(...ms.map((m) => `${user} ${m.member ? '+' : '-'}${m.group}`)),
+      setLocked: async (user, locked) => void groupCalls.push(`${user} ${locked ? 'lock' : 'unlock'}`),
+    },
+    sessions: { terminateUser: async (uid) => void groupCalls.push(`terminate ${uid}`) },
+    events: { emitted, emit: (sig, name, uid) => void emitted.push(`${sig} ${name} ${uid}`) },
+    grants,
+    groupCalls,
     slices: new MemorySliceManager(),
     accounts: { byName: async (n: string): Promise<Account | null> => (nss.has(n) ? { name: n, uid: nss.get(n)! } : null) },
     log,

@@ -9,6 +9,8 @@ export interface CallSpec {
   readonly member: string;
   readonly signature?: string;
   readonly body?: unknown[];
+  /** Message header flags, e.g. 0x4 ALLOW_INTERACTIVE_AUTHORIZATION. */
+  readonly flags?: number;
 }
 
 /** A D-Bus error reply, with the remote error name kept. */

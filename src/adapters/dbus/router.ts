@@ -16,8 +16,11 @@ export interface MethodDef {
   readonly name: string;
   readonly inSig: string;
   readonly outSig: string;
-  /** "root": only uid 0 (checked on the bus credentials, in addition to the bus policy). */
-  readonly access: 'root';
+  /**
+   * "root": only uid 0 (checked on the bus credentials, in addition to the bus policy).
+   * "caller": anyone the bus policy lets through; the use case authorizes (polkit, or own record).
+   */
+  readonly access: 'root' | 'caller';
   run(ctx: CallContext, body: unknown[]): Promise<unknown[]>;
 }
 

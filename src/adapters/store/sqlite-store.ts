@@ -7,7 +7,7 @@ import type { AuditEntry, SessionEvent, Store, UserRecord } from '../../core/por
 import type { SliceLimits } from '../../core/limits-plan';
 import { loadMigrations, migrate } from './migrate';
 
-interface UserRow {
+export interface UserRow {
   id: number;
   username: string;
   uid: number;
@@ -23,7 +23,7 @@ interface UserRow {
   tasks_max: number | null;
 }
 
-const USER_SELECT = `SELECT u.id, u.username, u.uid, u.email, u.role, u.is_active, u.created_at, u.last_login,
+export const USER_SELECT = `SELECT u.id, u.username, u.uid, u.email, u.role, u.is_active, u.created_at, u.last_login,
   a.cpu_limit, a.mem_limit, a.disk_quota, a.gpu_access, a.tasks_max
   FROM users u LEFT JOIN resource_allocations a ON a.user_id = u.id`;
 
@@ -105,7 +105,7 @@ export class SqliteStore implements Store {
   }
 }
 
-function toRecord(r: UserRow | undefined): UserRecord | null {
+export function toRecord(r: UserRow | undefined): UserRecord | null {
   if (!r) return null;
   return {
     id: r.id,

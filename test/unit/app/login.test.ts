@@ -70,7 +70,7 @@ describe('openSession / closeSession', () => {
     addUser(d, { name: 'alice', uid: 1000, memory: '2 G' });
     await openSession(d, { user: 'alice', service: 'sshd', tty: '', rhost: '' });
     expect(d.slices.slices.get(1000)?.limits.MemoryMax).toBe(2048 * M);
-    expect(d.logs.some((l) => /error: uid 1000: memoryMaxBytes: stored value "2 G" is invalid/.test(l))).toBe(true);
+    expect(d.logs.some((l) => /error: uid 1000: memoryMaxBytes: stored user value "2 G" is invalid/.test(l))).toBe(true);
   });
   it('a stored value below the floor enforces the default instead', async () => {
     const d = testDeps();

@@ -1,0 +1,114 @@
+// AdminStore on SQLite: users, roles and their profiles, and the audit log.
+
+import type Database from 'better-sqlite3';
+import { DiycloudError } from '../../core/errors';
+import type { AdminStore, AuditRow, RawOverrides, RoleRecord, UserRecord } from '../../core/ports';
+import { toRecord, USER_SELECT, type UserRow } from './sqlite-store';
+
+const COLUMNS: Record<keyof RawOverrides, string> = { cpu: 'cpu_limit', memory: 'mem_limit', disk: 'disk_quota', gpu: 'gpu_access', tasks: 'tasks_max' };
+
+interface RoleRow {
+  name: string;
+  builtin: number;
+  unix_group: string | null;
+  cpu_limit: number | null;
+  mem_limit: string | null;
+  disk_quota: string | null;
+  gpu_access: number | null;
+  tasks_max: number | null;
+}
+
+export class SqliteAdminStore implements AdminStore {
+  constructor(private readonly db: Database.Database) {}
+
+  listUsers(filter: { role?: string; enabled?: boolean }): UserRecord[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.role !== undefined) (where.push('u.role = ?'), args.push(filter.role));
+    if (filter.enabled !== undefined) (where.push('u.is_active = ?'), args.push(filter.enabled ? 1 : 0));
+    const sql = `${USER_SELECT}${where.length ? ' WHERE ' + where.join(' AND ') : ''} ORDER BY u.username`;
+    return (this.db.prepare(sql).all(...args) as UserRow[]).map((r) => toRecord(r)!);
+  }
+
+  addUser(u: { name: string; uid: number; role: string; email: string | null }, at: string): void {
+    try {
+      this.db.transaction(() => {
+        const id = this.db.prepare('INSERT INTO users (username, uid, role, email, created_at) VALUES (?, ?, ?, ?, ?)').run(u.name, u.uid, u.role, u.email, at).lastInsertRowid;
+        this.db.prepare('INSERT INTO resource_allocations (user_id) VALUES (?)').run(id);
+      })();
+    } catch (e) {
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new DiycloudError('UserExists', `user "${u.name}" (uid ${u.uid}) is already managed by diycloud`, { cause: e });
+      throw e;
+    }
+  }
+
+  setRole(uid: number, role: string): void {
+    this.db.prepare('UPDATE users SET role = ? WHERE uid = ?').run(role, uid);
+  }
+
+  setEnabled(uid: number, enabled: boolean): void {
+    this.db.prepare('UPDATE users SET is_active = ? WHERE uid = ?').run(enabled ? 1 : 0, uid);
+  }
+
+  setEmail(uid: number, email: string | null): void {
+    this.db.prepare('UPDATE users SET email = ? WHERE uid = ?').run(email, uid);
+  }
+
+  setUserLimits(uid: number, patch: Partial<RawOverrides>): void {
+    const keys = Object.keys(patch) as (keyof RawOverrides)[];
+    if (keys.length === 0) return;
+    const sets = keys.map((k) => `${COLUMNS[k]} = ?`).join(', ');
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO resource_allocations (user_id) SELECT id FROM users WHERE uid = ?').run(uid);
+      this.db.prepare(`UPDATE resource_allocations SET ${sets} WHERE user_id = (SELECT id FROM users WHERE uid = ?)`).run(...keys.map((k) => toColumn(patch[k])), uid);
+    })();
+  }
+
+  resetUserLimits(uid: number): void {
+    this.db.prepare(`UPDATE resource_allocations SET cpu_limit = NULL, mem_limit = NULL, disk_quota = NULL, gpu_access = NULL, tasks_max = NULL
+      WHERE user_id = (SELECT id FROM users WHERE uid = ?)`).run(uid);
+  }
+
+  role(name: string): RoleRecord | null {
+    return toRole(this.db.prepare('SELECT * FROM roles WHERE name = ?').get(name) as RoleRow | undefined);
+  }
+
+  listRoles(): RoleRecord[] {
+    return (this.db.prepare('SELECT * FROM roles ORDER BY builtin DESC, name').all() as RoleRow[]).map((r) => toRole(r)!);
+  }
+
+  setRoleProfile(name: string, patch: Partial<RawOverrides>): void {
+    const keys = Object.keys(patch) as (keyof RawOverrides)[];
+    this.db.transaction(() => {
+      this.db.prepare('INSERT OR IGNORE INTO roles (name) VALUES (?)').run(name);
+      if (keys.length) this.db.prepare(`UPDATE roles SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE name = ?`).run(...keys.map((k) => toColumn(patch[k])), name);
+    })();
+  }
+
+  auditLog(filter: { limit: number; target?: string }): AuditRow[] {
+    const rows = (filter.target === undefined
+      ? this.db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ?').all(filter.limit)
+      : this.db.prepare('SELECT * FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?').all(filter.target, filter.limit)) as {
+      id: number; at: string; caller_uid: number; caller_pid: number | null; action: string; target: string; result: 'ok' | 'error'; detail: string;
+    }[];
+    return rows.map((r) => ({ id: r.id, at: r.at, callerUid: r.caller_uid, callerPid: r.caller_pid, action: r.action, target: r.target, result: r.result, detail: r.detail }));
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}
+
+function toColumn(v: unknown): unknown {
+  return typeof v === 'boolean' ? (v ? 1 : 0) : v ?? null;
+}
+
+function toRole(r: RoleRow | undefined): RoleRecord | null {
+  if (!r) return null;
+  return {
+    name: r.name,
+    builtin: r.builtin === 1,
+    unixGroup: r.unix_group,
+    profile: { cpu: r.cpu_limit, memory: r.mem_limit, disk: r.disk_quota, gpu: r.gpu_access === null ? null : r.gpu_access === 1, tasks: r.tasks_max },
+  };
+}

@@ -1,0 +1,28 @@
+// diycloudctl status: the daemon's version and backend, and the managed users by live memory use.
+
+import type { Command } from 'commander';
+import type { UserView } from '../../../app/get-user';
+import { act, callJson, emit } from '../action';
+import { renderUsage } from '../views';
+
+export function addStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('show the daemon, its backend and the managed users by live usage')
+    .addHelpText('after', `
+Examples:
+  diycloudctl status
+  diycloudctl status --json | jq '.users[] | select(.slice.exists)'`)
+    .action(
+      act(async (ctx) => {
+        const props = await (await ctx.client()).properties();
+        const users = await callJson<UserView[]>(ctx, 'ListUsers', 'a{sv}', [{}]);
+        const active = users.filter((u) => u.slice?.exists).length;
+        const doc = { version: props.Version, backend: props.Backend, userCount: users.length, activeCount: active, users };
+        emit(ctx, doc, () => {
+          const head = ctx.quiet ? '' : `diycloudd ${String(props.Version)}, backend ${String(props.Backend)}\nUsers: ${users.length} managed, ${active} with a live slice\n\n`;
+          return head + (users.length ? renderUsage(users, ctx.color) : '');
+        });
+      }),
+    );
+}

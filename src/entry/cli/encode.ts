@@ -1,0 +1,65 @@
+// Pure: command-line values to the a{sv} dictionaries of Manager1 (limits and filters).
+
+import { Variant } from 'dbus-next';
+import { UsageError } from './errors';
+
+/** The options `limits set` and `profile set` take, as commander hands them over. */
+export interface LimitOptions {
+  cpu?: string;
+  memory?: string;
+  disk?: string;
+  gpu?: boolean;
+  tasks?: string;
+}
+
+/** Cores: a positive decimal number ("2", "0.5"). */
+export function parseCores(s: string): number {
+  if (!/^(\d+(\.\d+)?|\.\d+)$/.test(s) || !(Number(s) > 0)) throw new UsageError(`--cpu: "${s}" is not a number of cores (e.g. 2 or 0.5)`);
+  return Number(s);
+}
+
+/** A non-negative integer, as a bigint for 't'. */
+export function parseCount(s: string, flag: string): bigint {
+  if (!/^\d{1,19}$/.test(s)) throw new UsageError(`${flag}: "${s}" is not a whole number`);
+  const n = BigInt(s);
+  if (n > 2n ** 64n - 1n) throw new UsageError(`${flag}: ${s} is too large`);
+  return n;
+}
+
+/**
+ * Keys of SetLimits/SetProfile: "cpu" d, "memory" s, "disk" s, "gpu" b, "tasks" t.
+ * Sizes go as strings ("2G"): the daemon parses and range-checks them and names the field.
+ * At least one key is required.
+ */
+export function encodeLimits(o: LimitOptions): Record<string, Variant> {
+  const out: Record<string, Variant> = {};
+  if (o.cpu !== undefined) out.cpu = new Variant('d', parseCores(o.cpu));
+  if (o.memory !== undefined) out.memory = new Variant('s', o.memory);
+  if (o.disk !== undefined) out.disk = new Variant('s', o.disk);
+  if (o.gpu !== undefined) out.gpu = new Variant('b', o.gpu);
+  if (o.tasks !== undefined) out.tasks = new Variant('t', parseCount(o.tasks, '--tasks'));
+  if (Object.keys(out).length === 0) throw new UsageError('give at least one of --cpu, --memory, --disk, --gpu/--no-gpu, --tasks');
+  return out;
+}
+
+/** ListUsers filter: "role" s, "enabled" b. */
+export function encodeUserFilter(o: { role?: string; enabled?: boolean; disabled?: boolean }): Record<string, Variant> {
+  if (o.enabled && o.disabled) throw new UsageError('--enabled and --disabled exclude each other');
+  const out: Record<string, Variant> = {};
+  if (o.role !== undefined) out.role = new Variant('s', o.role);
+  if (o.enabled) out.enabled = new Variant('b', true);
+  if (o.disabled) out.enabled = new Variant('b', false);
+  return out;
+}
+
+/** GetAuditLog filter: "limit" u, "user" s. */
+export function encodeAuditFilter(o: { user?: string; limit?: string }): Record<string, Variant> {
+  const out: Record<string, Variant> = {};
+  if (o.user !== undefined) out.user = new Variant('s', o.user);
+  if (o.limit !== undefined) {
+    const n = parseCount(o.limit, '--limit');
+    if (n < 1n || n > 0xffffffffn) throw new UsageError(`--limit: ${o.limit} is out of range (1..4294967295)`);
+    out.limit = new Variant('u', Number(n));
+  }
+  return out;
+}

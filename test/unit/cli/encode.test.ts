@@ -1,0 +1,48 @@
+// Unit: diycloudctl's command-line values to Manager1's a{sv} dictionaries.
+import { describe, expect, it } from 'vitest';
+import { Variant } from 'dbus-next';
+import { encodeAuditFilter, encodeLimits, encodeUserFilter, parseCores } from '../../../src/entry/cli/encode';
+import { UsageError } from '../../../src/entry/cli/errors';
+
+const sig = (d: Record<string, Variant>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, [v.signature, v.value]]));
+
+describe('encodeLimits', () => {
+  it('encodes cpu as d, sizes as s strings, gpu as b and tasks as a t bigint', () => {
+    expect(sig(encodeLimits({ cpu: '2', memory: '2G', disk: '20G', gpu: true, tasks: '500' }))).toEqual({
+      cpu: ['d', 2], memory: ['s', '2G'], disk: ['s', '20G'], gpu: ['b', true], tasks: ['t', 500n],
+    });
+  });
+  it('sends only the keys given, and --no-gpu as false', () => {
+    expect(sig(encodeLimits({ cpu: '0.5' }))).toEqual({ cpu: ['d', 0.5] });
+    expect(sig(encodeLimits({ gpu: false }))).toEqual({ gpu: ['b', false] });
+  });
+  it('needs at least one key (a usage error, exit 2)', () => {
+    expect(() => encodeLimits({})).toThrow(UsageError);
+    try {
+      encodeLimits({});
+    } catch (e) {
+      expect((e as UsageError).exitCode).toBe(2);
+    }
+  });
+  it('refuses cores that are not a positive number and tasks that are not a whole number', () => {
+    for (const bad of ['abc', '-1', '0', '1e3', '', '2 ', 'NaN', 'Infinity']) expect(() => parseCores(bad), bad).toThrow(UsageError);
+    expect(parseCores('.5')).toBe(0.5);
+    for (const bad of ['-1', '1.5', 'x', '99999999999999999999']) expect(() => encodeLimits({ tasks: bad }), bad).toThrow(UsageError);
+  });
+  it('leaves size validation to the daemon (which names the field)', () => {
+    expect(sig(encodeLimits({ memory: 'lots' }))).toEqual({ memory: ['s', 'lots'] });
+  });
+});
+
+describe('filters', () => {
+  it('ListUsers: role s, enabled b; --enabled with --disabled is a usage error', () => {
+    expect(sig(encodeUserFilter({}))).toEqual({});
+    expect(sig(encodeUserFilter({ role: 'staff', disabled: true }))).toEqual({ role: ['s', 'staff'], enabled: ['b', false] });
+    expect(sig(encodeUserFilter({ enabled: true }))).toEqual({ enabled: ['b', true] });
+    expect(() => encodeUserFilter({ enabled: true, disabled: true })).toThrow(UsageError);
+  });
+  it('GetAuditLog: user s, limit u in 1..2^32-1', () => {
+    expect(sig(encodeAuditFilter({ user: 'alice', limit: '20' }))).toEqual({ user: ['s', 'alice'], limit: ['u', 20] });
+    for (const bad of ['0', '-3', 'ten', '4294967296']) expect(() => encodeAuditFilter({ limit: bad }), bad).toThrow(UsageError);
+  });
+});
