@@ -39,10 +39,13 @@ export async function authorize(deps: AppDeps, caller: Caller, action: string, t
 }
 
 /**
- * Authorize, then run `fn` under the audit trail. The target is resolved again inside `fn`, after
- * the (possibly long, interactive) check: it may have been deleted or replaced meanwhile.
+ * Authorize, then run `fn`; both under the audit trail, so a refused attempt is recorded too. The
+ * target is resolved again inside `fn`, after the (possibly long, interactive) check: it may have
+ * been deleted or replaced meanwhile.
  */
 export async function authorizedChange<T>(deps: AppDeps, caller: Caller, action: string, what: string, target: string, fn: () => Promise<T>): Promise<T> {
-  await authorize(deps, caller, action, target);
-  return audited(deps, caller, what, target, fn);
+  return audited(deps, caller, what, target, async () => {
+    await authorize(deps, caller, action, target);
+    return fn();
+  });
 }

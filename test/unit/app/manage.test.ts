@@ -1,0 +1,115 @@
+// Unit: the management use cases: authorization, validation before change, groups, signals and audit.
+import { describe, expect, it } from 'vitest';
+import { adoptUser, listUsers, readUser, setEnabled, setRole } from '../../../src/app/manage-users';
+import { listProfiles, resetLimits, setLimits, setProfile, auditLog } from '../../../src/app/manage-limits';
+import { addUser, testDeps } from '../../fakes/app-deps';
+
+const root = { busName: ':1.1', uid: 0, pid: 1, interactive: false };
+const alice = { busName: ':1.2', uid: 1000, pid: 2, interactive: false };
+const op = { busName: ':1.3', uid: 1001, pid: 3, interactive: false };
+const v = (signature: string, value: unknown) => ({ signature, value });
+const count = (d: ReturnType<typeof testDeps>, sql: string) => (d.db.prepare(sql).get() as { n: number }).n;
+
+function setup() {
+  const d = testDeps();
+  addUser(d, { name: 'alice', uid: 1000 });
+  addUser(d, { name: 'olga', uid: 1001 });
+  d.grants.set('1001 org.diycloud.manage-limits', 'allowed');
+  d.grants.set('1001 org.diycloud.read-users', 'allowed');
+  return d;
+}
+
+describe('authorization', () => {
+  it('root passes without asking; others need their action', async () => {
+    const d = setup();
+    await setLimits(d, root, 'alice', { cpu: v('d', 2) });
+    await setLimits(d, op, 'alice', { cpu: v('d', 3) });
+    await expect(setLimits(d, alice, 'alice', { cpu: v('d', 8) })).rejects.toMatchObject({ code: 'PermissionDenied' });
+    await expect(setRole(d, op, 'alice', 'admin')).rejects.toMatchObject({ code: 'PermissionDenied' });
+    expect(d.store.userByName('alice')?.overrides.cpu).toBe(3);
+    const refused = await auditLog(d, root, { user: 'alice' });
+    expect(refused[0]).toMatchObject({ callerUid: 1001, action: 'SetRole', result: 'error', detail: 'not authorized for org.diycloud.manage-users' });
+  });
+  it('a challenge is InteractiveAuthorizationRequired unless the caller allowed interaction', async () => {
+    const d = setup();
+    d.grants.set('1000 org.diycloud.manage-limits', 'challenge');
+    await expect(setLimits(d, alice, 'alice', { cpu: v('d', 2) })).rejects.toMatchObject({ code: 'InteractiveAuthorizationRequired' });
+    await expect(setLimits(d, { ...alice, interactive: true }, 'alice', { cpu: v('d', 2) })).rejects.toMatchObject({ code: 'PermissionDenied' });
+  });
+  it('an error from polkit is a denial', async () => {
+    const d = setup();
+    (d as { authorizer: unknown }).authorizer = { check: async () => Promise.reject(new Error('polkit gone')) };
+    await expect(listUsers(d, alice, {})).rejects.toMatchObject({ code: 'PermissionDenied' });
+  });
+  it('anyone reads their own record; others need read-users', async () => {
+    const d = setup();
+    expect((await readUser(d, alice, 'alice')).uid).toBe(1000);
+    await expect(readUser(d, alice, 'olga')).rejects.toMatchObject({ code: 'PermissionDenied' });
+    expect((await readUser(d, op, 'alice')).name).toBe('alice');
+  });
+});
+
+describe('limits and profiles', () => {
+  it('bad input is a typed error and changes nothing', async () => {
+    const d = setup();
+    await expect(setLimits(d, root, 'alice', { memory: v('s', '1K') })).rejects.toMatchObject({ code: 'LimitOutOfRange' });
+    await expect(setLimits(d, root, 'alice', { color: v('s', 'red') })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(setLimits(d, root, 'nobody-here', { cpu: v('d', 1) })).rejects.toMatchObject({ code: 'NoSuchUser' });
+    expect(d.store.userByName('alice')?.overrides).toEqual({ cpu: null, memory: null, disk: null, gpu: null, tasks: null });
+  });
+  it('applies to a live slice at once and signals the change; reset returns to the role profile', async () => {
+    const d = setup();
+    d.slices.addSlice(1000);
+    await setProfile(d, root, 'user', { memory: v('s', '4G') });
+    expect(d.slices.slices.get(1000)?.limits.MemoryMax).toBe(4 * 1024 ** 3);
+    await setLimits(d, root, 'alice', { memory: v('s', '1G'), cpu: v('d', 0.5) });
+    expect(d.slices.slices.get(1000)?.limits).toMatchObject({ MemoryMax: 1024 ** 3, CPUQuotaPerSecUSec: 500_000 });
+    await resetLimits(d, root, 'alice');
+    expect(d.slices.slices.get(1000)?.limits).toMatchObject({ MemoryMax: 4 * 1024 ** 3, CPUQuotaPerSecUSec: 1_000_000 });
+    expect(d.events.emitted).toContain('UserChanged alice 1000');
+  });
+  it('a new role is created by SetProfile and listed with its effective allocation', async () => {
+    const d = setup();
+    await setProfile(d, root, 'gpu', { gpu: v('b', true), cpu: v('d', 2) });
+    const gpu = (await listProfiles(d, root)).find((p) => p.role === 'gpu');
+    expect(gpu).toMatchObject({ builtin: false, members: 0, allocation: { cpu: 2, gpu: true, memory: 2 * 1024 ** 3 } });
+  });
+});
+
+describe('users', () => {
+  it('adopts an NSS user with a role and keeps the role groups in step', async () => {
+    const d = setup();
+    d.nss.set('bob', 1500);
+    expect(await adoptUser(d, root, 'bob', 'operator')).toBe(1500);
+    expect(d.groupCalls).toEqual(['bob -diycloud-admin', 'bob +diycloud-operator']);
+    expect(d.events.emitted).toContain('UserAdded bob 1500');
+    await expect(adoptUser(d, root, 'bob', 'user')).rejects.toMatchObject({ code: 'UserExists' });
+    await setRole(d, root, 'bob', 'admin');
+    expect(d.groupCalls.slice(-2)).toEqual(['bob +diycloud-admin', 'bob -diycloud-operator']);
+  });
+  it('refuses system accounts, unknown names and unknown roles, changing nothing', async () => {
+    const d = setup();
+    d.nss.set('daemon', 1);
+    d.nss.set('carl', 1600);
+    await expect(adoptUser(d, root, 'daemon', 'user')).rejects.toMatchObject({ code: 'NameReserved' });
+    await expect(adoptUser(d, root, 'ghost', 'user')).rejects.toMatchObject({ code: 'NoSuchUser' });
+    await expect(adoptUser(d, root, 'carl', 'wizard')).rejects.toMatchObject({ code: 'InvalidArgument' });
+    expect(count(d, 'SELECT count(*) AS n FROM users')).toBe(2);
+  });
+  it('disabling locks the password, can end sessions, and is audited with the caller', async () => {
+    const d = setup();
+    d.grants.set('1001 org.diycloud.set-enabled', 'allowed');
+    await setEnabled(d, op, 'alice', false, { terminate: true });
+    expect(d.store.userByName('alice')?.enabled).toBe(false);
+    expect(d.groupCalls).toEqual(['alice lock', 'terminate 1000']);
+    const log = await auditLog(d, root, { user: 'alice' });
+    expect(log[0]).toMatchObject({ callerUid: 1001, callerPid: 3, action: 'Disable', target: 'alice', result: 'ok' });
+  });
+  it('lists users with filters', async () => {
+    const d = setup();
+    await setRole(d, root, 'olga', 'operator');
+    expect((await listUsers(d, root, { role: 'operator' })).map((u) => u.name)).toEqual(['olga']);
+    expect((await listUsers(d, root, {})).map((u) => u.name)).toEqual(['alice', 'olga']);
+    await expect(listUsers(d, root, { enabled: 'yes' })).rejects.toMatchObject({ code: 'InvalidArgument' });
+  });
+});

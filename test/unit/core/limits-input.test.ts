@@ -1,0 +1,55 @@
+// Unit: decoding SetLimits/SetProfile dictionaries, roles and e-mail addresses.
+import { describe, expect, it } from 'vitest';
+import { parseLimits } from '../../../src/core/limits-input';
+import { validateRole } from '../../../src/core/roles';
+import { validateEmail } from '../../../src/core/email';
+import { resolveAllocation } from '../../../src/core/effective-allocation';
+
+const v = (signature: string, value: unknown) => ({ signature, value });
+
+describe('parseLimits', () => {
+  it('decodes every key, sizes as strings or bytes', () => {
+    expect(parseLimits({ cpu: v('d', 1.5), memory: v('s', '2G'), disk: v('t', 10n * 1024n ** 3n), gpu: v('b', true), tasks: v('t', 500n) })).toEqual({
+      cpu: 1.5, memory: '2G', disk: '10G', gpu: true, tasks: 500,
+    });
+  });
+  it.each([
+    [{}, /give at least one of cpu, memory, disk, gpu, tasks/],
+    [{ cpus: v('d', 1) }, /unknown key "cpus"; known keys/],
+    [{ cpu: v('d', 0) }, /limits\.cpu: expected a positive number/],
+    [{ cpu: v('d', -1) }, /limits\.cpu/],
+    [{ cpu: v('s', '1') }, /limits\.cpu/],
+    [{ memory: v('s', '2 G') }, /limits\.memory: "2 G" is not a size/],
+    [{ memory: v('b', true) }, /limits\.memory: expected a size string/],
+    [{ gpu: v('s', 'yes') }, /limits\.gpu: expected a boolean/],
+    [{ tasks: v('t', 0n) }, /limits\.tasks: expected a positive integer/],
+  ])('rejects %j', (input, msg) => expect(() => parseLimits(input as never)).toThrow(msg));
+});
+
+describe('roles and e-mail', () => {
+  it('validates role names like user names', () => {
+    expect(validateRole('gpu-users')).toBe('gpu-users');
+    for (const bad of ['', 'Admin', '-x', 'a b', 'a'.repeat(33)]) expect(() => validateRole(bad)).toThrow(/role:/);
+  });
+  it('accepts plain addresses, clears with "", refuses the rest', () => {
+    expect(validateEmail('alice@example.org')).toBe('alice@example.org');
+    expect(validateEmail('')).toBeNull();
+    for (const bad of ['alice', 'a@b', 'a@@b.org', 'a b@c.org', 'a@b..org', `${'a'.repeat(65)}@b.org`, 'a@-b.org', 'a\n@b.org']) expect(() => validateEmail(bad)).toThrow(/email:/);
+  });
+});
+
+describe('resolveAllocation: user, then role, then default', () => {
+  const defaults = { cpuCores: 1, memoryMaxBytes: 2 * 1024 ** 3, diskQuotaBytes: 5 * 1024 ** 3, gpuAccess: false, tasksMax: null };
+  const none = { cpu: null, memory: null, disk: null, gpu: null, tasks: null };
+  it('takes each value from the first layer that has one', () => {
+    const r = resolveAllocation({ ...none, cpu: 4 }, defaults, { ...none, cpu: 2, memory: '8G', gpu: true });
+    expect(r.allocation).toMatchObject({ cpuCores: 4, memoryMaxBytes: 8 * 1024 ** 3, gpuAccess: true, diskQuotaBytes: 5 * 1024 ** 3 });
+    expect(r.sources).toEqual({ cpuCores: 'user', memoryMaxBytes: 'role', gpuAccess: 'role', diskQuotaBytes: 'default', tasksMax: 'default' });
+  });
+  it('skips an invalid stored layer value and reports it', () => {
+    const r = resolveAllocation({ ...none, memory: 'lots' }, defaults, { ...none, memory: '4G' });
+    expect(r.allocation.memoryMaxBytes).toBe(4 * 1024 ** 3);
+    expect(r.sources.memoryMaxBytes).toBe('role');
+    expect(r.problems[0]).toMatch(/stored user value "lots" is invalid/);
+  });
+});
