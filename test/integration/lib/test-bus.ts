@@ -16,7 +16,8 @@ export interface TestBus {
 /**
  * The policy is dbus/private-system-bus.conf.in: the system bus's own default (deny owning names
  * and sending method calls, except to the bus driver), plus our shipped policy file, plus
- * permission for root to own the fake org.freedesktop.systemd1. So root-only rules of dbus/org.diycloud.Manager1.conf are real here.
+ * permission for root to own the fakes org.freedesktop.systemd1 and org.freedesktop.PolicyKit1 (which,
+ * like the real polkit's bus policy, everyone may call). So root-only rules of dbus/org.diycloud.Manager1.conf are real here.
  */
 export async function startTestBus(): Promise<TestBus> {
   const dir = mkdtempSync(join(tmpdir(), 'diycloud-bus-'));
@@ -26,6 +27,10 @@ export async function startTestBus(): Promise<TestBus> {
   const extra = `<policy user="root">
     <allow own="org.freedesktop.systemd1"/>
     <allow send_destination="org.freedesktop.systemd1"/>
+    <allow own="org.freedesktop.PolicyKit1"/>
+  </policy>
+  <policy context="default">
+    <allow send_destination="org.freedesktop.PolicyKit1"/>
   </policy>
   <limit name="max_replies_per_connection">128</limit>
   <limit name="max_message_size">33554432</limit>`;
