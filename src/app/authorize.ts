@@ -39,13 +39,17 @@ export async function authorize(deps: AppDeps, caller: Caller, action: string, t
 }
 
 /**
- * Authorize, then run `fn`; both under the audit trail, so a refused attempt is recorded too. The
- * target is resolved again inside `fn`, after the (possibly long, interactive) check: it may have
- * been deleted or replaced meanwhile.
+ * Authorize, then run `fn` under the audit trail. A refused attempt gets a journal line (which
+ * journald rate-limits), not an audit row: any local user can make refused calls, and must not
+ * be able to grow the database. The target is resolved again inside `fn`, after the (possibly
+ * long, interactive) check: it may have been deleted or replaced meanwhile.
  */
 export async function authorizedChange<T>(deps: AppDeps, caller: Caller, action: string, what: string, target: string, fn: () => Promise<T>): Promise<T> {
-  return audited(deps, caller, what, target, async () => {
+  try {
     await authorize(deps, caller, action, target);
-    return fn();
-  });
+  } catch (e) {
+    deps.log.warn(`refused: ${what} ${target} by uid ${caller.uid} (pid ${caller.pid ?? '?'}): ${(e as Error).message}`, { caller_uid: caller.uid, action: what, target });
+    throw e;
+  }
+  return audited(deps, caller, what, target, fn);
 }

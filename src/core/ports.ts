@@ -48,6 +48,11 @@ export interface Store {
   openSession(e: SessionEvent, at: string): void;
   /** Marks the most recent matching open session closed; returns false when none was open. */
   closeSession(e: SessionEvent, at: string): boolean;
+  /**
+   * Closes the session logind reported ended: the most recent open one of that uid and service,
+   * preferring an exact tty match (logind and PAM do not always name the tty alike).
+   */
+  closeEndedSession(s: LoginSession, at: string): boolean;
   appliedLimits(uid: number): SliceLimits | null;
   setAppliedLimits(uid: number, limits: SliceLimits, at: string): void;
   forgetAppliedLimits(uid: number): void;
@@ -159,7 +164,16 @@ export interface Events {
   emit(signal: 'UserAdded' | 'UserChanged', name: string, uid: number): void;
 }
 
-/** logind: ends sessions. */
+/** A login session as logind describes it. */
+export interface LoginSession {
+  readonly uid: number;
+  readonly service: string;
+  readonly tty: string;
+}
+
+/** logind: ends sessions, and reports sessions that ended. */
 export interface SessionAdmin {
   terminateUser(uid: number): Promise<void>;
+  /** Calls `onEnded` for every login session that ends from now on. */
+  watchEnded(onEnded: (s: LoginSession) => void): Promise<void>;
 }

@@ -11,6 +11,7 @@ import type { AppDeps } from '../app/deps';
 import { KeyedQueue } from '../app/keyed-queue';
 import { reconcile } from '../app/reconcile';
 import { watchSlices } from '../app/watch-slices';
+import { watchSessionEnds } from '../app/watch-sessions';
 import { GetentAccountDb } from '../adapters/accounts/getent-accounts';
 import { loadConfig } from '../adapters/config/load-config';
 import { BusClient } from '../adapters/dbus/bus-client';
@@ -73,7 +74,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     // An interactive polkit check waits for a person: its own client, with a long timeout.
     authorizer: new PolkitAuthorizer(client, new BusClient(bus, { timeoutMs: 120_000, maxInFlight: 16 })),
     accountAdmin: new ShadowAccountAdmin(log),
-    sessions: new LogindSessions(client),
+    sessions: new LogindSessions(client, log),
     events: new BusEvents(bus),
     slices,
     accounts: new GetentAccountDb({ clock }),
@@ -106,6 +107,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
 
   // Best effort: logins are already served; a failure here is logged and Reconcile can be rerun.
   await watchSlices(deps).catch((e: unknown) => log.error(`cannot watch for new user slices: ${(e as Error).message}; slices that appear without a login get their limits at the next Reconcile`));
+  await watchSessionEnds(deps).catch((e: unknown) => log.warn(`cannot watch logind sessions: ${(e as Error).message}; session ends are recorded only from PAM close_session calls`));
   const report = await reconcile(deps).catch((e: unknown) => {
     log.error(`start-up reconcile failed: ${(e as Error).message}, ignoring`);
     return null;

@@ -148,7 +148,8 @@ export const POLKIT_CONTRACT: { name: string; run: (ctx: PolkitContractContext) 
       const gone = s.busName;
       await s.close();
       const { r, result } = await check(ctx, gone, 'org.diycloud.read-users');
-      expect(result === undefined || result[0] === false, `a departed subject (${gone}) is not authorized`, r);
+      expect(result === undefined && r.code !== 0, `asking about a departed subject (${gone}) fails`, r);
+      expect(/no such name/.test(r.stderr), 'with the bus\'s "no such name"', r);
     },
   },
   {

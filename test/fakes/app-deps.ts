@@ -15,6 +15,8 @@ export interface TestDeps extends AppDeps {
   readonly grants: Map<string, AuthorizationResult>;
   readonly events: AppDeps['events'] & { readonly emitted: string[] };
   readonly groupCalls: string[];
+  /** The callback the session watcher registered (call it to end a logind session). */
+  readonly ended: { cb?: (s: { uid: number; service: string; tty: string }) => void };
   readonly slices: MemorySliceManager;
   readonly nss: Map<string, number>;
   readonly logs: string[];
@@ -36,6 +38,7 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
   const grants = new Map<string, AuthorizationResult>();
   const emitted: string[] = [];
   const groupCalls: string[] = [];
+  const ended: { cb?: (s: { uid: number; service: string; tty: string }) => void } = {};
   const timers: (() => void)[] = [];
   const config = parseConfig(conf, { uidMin: 1000, uidMax: 60000 });
   return {
@@ -48,7 +51,8 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
       setMembership: async (user, ms) => void groupCalls.push(...ms.map((m) => `${user} ${m.member ? '+' : '-'}${m.group}`)),
       setLocked: async (user, locked) => void groupCalls.push(`${user} ${locked ? 'lock' : 'unlock'}`),
     },
-    sessions: { terminateUser: async (uid) => void groupCalls.push(`terminate ${uid}`) },
+    sessions: { terminateUser: async (uid) => void groupCalls.push(`terminate ${uid}`), watchEnded: async (cb) => void (ended.cb = cb) },
+    ended,
     events: { emitted, emit: (sig, name, uid) => void emitted.push(`${sig} ${name} ${uid}`) },
     grants,
     groupCalls,

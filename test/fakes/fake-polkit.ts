@@ -125,19 +125,21 @@ export async function startFakePolkit(address: string, roles: Record<number, Fak
     try {
       subjectUid = await unixUser(subj.name.value as string);
     } catch {
-      return err(msg, ERR + 'Failed', `Error getting uid for subject: no such name ${String(subj.name.value)}`);
+      // polkitd 122 (bookworm) passes the bus's error on inside its own; 126 (trixie) says "credentials" for "UID"
+      return err(msg, ERR + 'Failed', `GDBus.Error:org.freedesktop.DBus.Error.NameHasNoOwner: Could not get UID of name '${String(subj.name.value)}': no such name`);
     }
     const callerUid = await unixUser(msg.sender!);
     const hasDetails = Object.keys(details).length > 0;
     if (callerUid !== 0 && (callerUid !== subjectUid || hasDetails)) {
       return err(msg, ERR + 'NotAuthorized', hasDetails
         ? 'Only trusted callers (e.g. uid 0 or an action owner) can use CheckAuthorization() and pass details'
-        : 'Only trusted callers (e.g. uid 0 or an action owner) can use CheckAuthorization() for a subject belonging to another user');
+        : 'Only trusted callers (e.g. uid 0 or an action owner) can use CheckAuthorization() for subjects belonging to other identities');
     }
     if (!actions.has(actionId)) return err(msg, ERR + 'Failed', `Action ${actionId} is not registered`);
     const result = decide(subjectUid, actionId, details);
     calls.push({ uid: subjectUid, action: actionId, details, flags, result });
-    bus.send(Message.newMethodReturn(msg, '(bba{ss})', [[result[0], result[1], {}]]));
+    // polkitd answers uid 0 before it looks at anything else (no details); otherwise it returns the details it got
+    bus.send(Message.newMethodReturn(msg, '(bba{ss})', [[result[0], result[1], subjectUid === 0 ? {} : details]]));
   };
 
   bus.addMethodHandler((msg: Message): boolean => {

@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { AuditEntry, SessionEvent, Store, UserRecord } from '../../core/ports';
+import type { AuditEntry, LoginSession, SessionEvent, Store, UserRecord } from '../../core/ports';
 import type { SliceLimits } from '../../core/limits-plan';
 import { loadMigrations, migrate } from './migrate';
 
@@ -51,6 +51,8 @@ export class SqliteStore implements Store {
       lastLogin: db.prepare('UPDATE users SET last_login = ? WHERE uid = ?'),
       closeSession: db.prepare(`UPDATE sessions SET closed_at = ? WHERE id = (SELECT id FROM sessions
         WHERE uid = ? AND service = ? AND tty = ? AND closed_at IS NULL ORDER BY id DESC LIMIT 1)`),
+      closeEnded: db.prepare(`UPDATE sessions SET closed_at = ? WHERE id = (SELECT id FROM sessions
+        WHERE uid = ? AND service = ? AND closed_at IS NULL ORDER BY (tty = ?) DESC, id DESC LIMIT 1)`),
       applied: db.prepare('SELECT limits FROM applied_limits WHERE uid = ?'),
       setApplied: db.prepare(`INSERT INTO applied_limits (uid, limits, applied_at) VALUES (?, ?, ?)
         ON CONFLICT (uid) DO UPDATE SET limits = excluded.limits, applied_at = excluded.applied_at WHERE limits != excluded.limits`),
@@ -77,6 +79,10 @@ export class SqliteStore implements Store {
 
   closeSession(e: SessionEvent, at: string): boolean {
     return this.q.closeSession.run(at, e.uid, e.service, e.tty).changes > 0;
+  }
+
+  closeEndedSession(s: LoginSession, at: string): boolean {
+    return this.q.closeEnded.run(at, s.uid, s.service, s.tty).changes > 0;
   }
 
   appliedLimits(uid: number): SliceLimits | null {

@@ -90,3 +90,22 @@ describe('getUser', () => {
     expect(v.slice).toEqual({ exists: true, limits: { CPUQuotaPerSecUSec: 2_000_000, MemoryMax: 2048 * M, MemoryHigh: 'infinity' }, memoryCurrent: null });
   });
 });
+
+describe('watchSessionEnds', () => {
+  it('closes the record of a session logind reports ended, preferring the same tty', async () => {
+    const { watchSessionEnds } = await import('../../../src/app/watch-sessions');
+    const d = testDeps();
+    addUser(d, { name: 'alice', uid: 1000 });
+    await openSession(d, { user: 'alice', service: 'sshd', tty: 'ssh', rhost: '' });
+    await openSession(d, { user: 'alice', service: 'sshd', tty: 'pts/1', rhost: '' });
+    await openSession(d, { user: 'alice', service: 'login', tty: 'tty1', rhost: '' });
+    await watchSessionEnds(d);
+    d.ended.cb!({ uid: 1000, service: 'sshd', tty: 'ssh' });
+    const open = () => d.db.prepare('SELECT service, tty FROM sessions WHERE closed_at IS NULL ORDER BY id').all();
+    expect(open()).toEqual([{ service: 'sshd', tty: 'pts/1' }, { service: 'login', tty: 'tty1' }]);
+    d.ended.cb!({ uid: 1000, service: 'login', tty: '' }); // logind knows no tty: the most recent of that service
+    expect(open()).toEqual([{ service: 'sshd', tty: 'pts/1' }]);
+    d.ended.cb!({ uid: 42, service: 'sshd', tty: '' }); // not managed
+    expect(open()).toHaveLength(1);
+  });
+});

@@ -23,7 +23,7 @@ describe('parseLimits', () => {
     [{ memory: v('b', true) }, /limits\.memory: expected a size string/],
     [{ gpu: v('s', 'yes') }, /limits\.gpu: expected a boolean/],
     [{ tasks: v('t', 0n) }, /limits\.tasks: expected a positive integer/],
-  ])('rejects %j', (input, msg) => expect(() => parseLimits(input as never)).toThrow(msg));
+  ])('rejects input #%#', (input, msg) => expect(() => parseLimits(input as never)).toThrow(msg));
 });
 
 describe('roles and e-mail', () => {
