@@ -1,7 +1,8 @@
 // Use case: make one user's slice carry their effective allocation (the heart of every path).
 
 import { checkAllocation, type Allocation } from '../core/allocation';
-import { resolveAllocation } from '../core/effective-allocation';
+import { resolveAllocation, type EffectiveAllocation } from '../core/effective-allocation';
+import type { RawOverrides, UserRecord } from '../core/ports';
 import { isManagedUid } from '../core/login-policy';
 import { diffLimits, planLimits, type SliceLimits } from '../core/limits-plan';
 import type { AppDeps } from './deps';
@@ -18,8 +19,16 @@ export interface EnforceResult {
 /** The allocation to enforce for a UID: its database overrides over the default, held to the bounds. */
 export function effectiveAllocationFor(deps: AppDeps, uid: number): Allocation {
   const record = deps.store.userByUid(uid);
-  const role = record ? deps.admin.role(record.role) : null;
-  const eff = resolveAllocation(record?.overrides ?? null, deps.config.defaults, role?.profile ?? null);
+  return allocationFor(deps, uid, record, record ? deps.admin.role(record.role)?.profile ?? null : null).allocation;
+}
+
+/** The effective allocation (with sources) of a record and its role's profile, held to the bounds. */
+export function allocationFor(deps: AppDeps, uid: number, record: UserRecord | null, roleProfile: RawOverrides | null): { allocation: Allocation; eff: EffectiveAllocation } {
+  const eff = resolveAllocation(record?.overrides ?? null, deps.config.defaults, roleProfile);
+  return { allocation: held(deps, uid, eff), eff };
+}
+
+function held(deps: AppDeps, uid: number, eff: EffectiveAllocation): Allocation {
   for (const p of eff.problems) deps.log.error(`uid ${uid}: ${p}`, { uid });
   try {
     const checked = checkAllocation(eff.allocation, deps.bounds);

@@ -2,10 +2,10 @@
 
 import type { AllocationSource } from '../core/allocation';
 import { isManagedUid } from '../core/login-policy';
-import { resolveAllocation } from '../core/effective-allocation';
 import type { AppDeps } from './deps';
-import { effectiveAllocationFor } from './enforce-allocation';
-import { resolveUser } from './resolve-user';
+import { allocationFor } from './enforce-allocation';
+import { resolveUser, type ResolvedUser } from './resolve-user';
+import type { RawOverrides, SliceState } from '../core/ports';
 
 /** The documented JSON schema of GetUser (docs/dbus-api.md). */
 export interface UserView {
@@ -25,10 +25,12 @@ export interface UserView {
 
 export async function getUser(deps: AppDeps, rawName: unknown): Promise<UserView> {
   const u = await resolveUser(deps, rawName);
-  const role = u.record ? deps.admin.role(u.record.role) : null;
-  const eff = resolveAllocation(u.record?.overrides ?? null, deps.config.defaults, role?.profile ?? null);
-  const a = effectiveAllocationFor(deps, u.uid);
-  const state = await deps.slices.observe(u.uid);
+  return userView(deps, u, await deps.slices.observe(u.uid), u.record ? deps.admin.role(u.record.role)?.profile ?? null : null);
+}
+
+/** The view of a resolved user, given what the slice carries now and the role's profile. */
+export function userView(deps: AppDeps, u: ResolvedUser, state: SliceState | null, roleProfile: RawOverrides | null): UserView {
+  const { allocation: a, eff } = allocationFor(deps, u.uid, u.record, roleProfile);
   return {
     name: u.name,
     uid: u.uid,

@@ -12,7 +12,9 @@ export async function watchSessionEnds(deps: AppDeps): Promise<void> {
   await deps.sessions.watchEnded((s) => {
     if (!isManagedUid(s.uid, deps.config)) return;
     try {
-      if (!deps.store.closeEndedSession(s, deps.clock.now().toISOString())) {
+      if (s.service === null) {
+        deps.store.closeAllSessions(s.uid, deps.clock.now().toISOString());
+      } else if (!deps.store.closeEndedSession(s, deps.clock.now().toISOString())) {
         deps.log.debug(`logind session of uid ${s.uid} (${s.service}) ended with no open record, ignoring`, { uid: s.uid });
       }
     } catch (e) {

@@ -53,6 +53,8 @@ export interface Store {
    * preferring an exact tty match (logind and PAM do not always name the tty alike).
    */
   closeEndedSession(s: LoginSession, at: string): boolean;
+  /** Closes every open session of a user; returns how many. */
+  closeAllSessions(uid: number, at: string): number;
   appliedLimits(uid: number): SliceLimits | null;
   setAppliedLimits(uid: number, limits: SliceLimits, at: string): void;
   forgetAppliedLimits(uid: number): void;
@@ -174,6 +176,10 @@ export interface LoginSession {
 /** logind: ends sessions, and reports sessions that ended. */
 export interface SessionAdmin {
   terminateUser(uid: number): Promise<void>;
-  /** Calls `onEnded` for every login session that ends from now on. */
-  watchEnded(onEnded: (s: LoginSession) => void): Promise<void>;
+  /**
+   * Calls `onEnded` for every login session that ends from now on, and with `service: null` when
+   * a user's last session is gone (logind's UserRemoved): that also ends sessions logind never
+   * listed, such as the user manager's own PAM session on older systemd.
+   */
+  watchEnded(onEnded: (s: LoginSession | { uid: number; service: null; tty: null }) => void): Promise<void>;
 }

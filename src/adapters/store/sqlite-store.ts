@@ -53,6 +53,7 @@ export class SqliteStore implements Store {
         WHERE uid = ? AND service = ? AND tty = ? AND closed_at IS NULL ORDER BY id DESC LIMIT 1)`),
       closeEnded: db.prepare(`UPDATE sessions SET closed_at = ? WHERE id = (SELECT id FROM sessions
         WHERE uid = ? AND service = ? AND closed_at IS NULL ORDER BY (tty = ?) DESC, id DESC LIMIT 1)`),
+      closeAll: db.prepare('UPDATE sessions SET closed_at = ? WHERE uid = ? AND closed_at IS NULL'),
       applied: db.prepare('SELECT limits FROM applied_limits WHERE uid = ?'),
       setApplied: db.prepare(`INSERT INTO applied_limits (uid, limits, applied_at) VALUES (?, ?, ?)
         ON CONFLICT (uid) DO UPDATE SET limits = excluded.limits, applied_at = excluded.applied_at WHERE limits != excluded.limits`),
@@ -83,6 +84,10 @@ export class SqliteStore implements Store {
 
   closeEndedSession(s: LoginSession, at: string): boolean {
     return this.q.closeEnded.run(at, s.uid, s.service, s.tty).changes > 0;
+  }
+
+  closeAllSessions(uid: number, at: string): number {
+    return this.q.closeAll.run(at, uid).changes;
   }
 
   appliedLimits(uid: number): SliceLimits | null {

@@ -30,7 +30,7 @@ export class LogindSessions implements SessionAdmin {
    * logind (no login1 on the bus) there is nothing to watch: a warning, and session records are
    * closed only by the hook's close_session call, if the PAM lines make one.
    */
-  async watchEnded(onEnded: (s: LoginSession) => void): Promise<void> {
+  async watchEnded(onEnded: (s: LoginSession | { uid: number; service: null; tty: null }) => void): Promise<void> {
     const bus = this.client.bus;
     bus.on('message', (msg: Message) => {
       if (msg.type !== 4 /* SIGNAL */ || msg.interface !== MANAGER) return;
@@ -41,9 +41,12 @@ export class LogindSessions implements SessionAdmin {
         const s = this.known.get(id);
         this.known.delete(id);
         if (s) onEnded(s);
+      } else if (msg.member === 'UserRemoved') {
+        const uid = Number(msg.body?.[0]);
+        if (Number.isInteger(uid)) onEnded({ uid, service: null, tty: null });
       }
     });
-    for (const member of ['SessionNew', 'SessionRemoved']) {
+    for (const member of ['SessionNew', 'SessionRemoved', 'UserRemoved']) {
       await this.client.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: [`type='signal',sender='${LOGIN1}',path='${PATH}',interface='${MANAGER}',member='${member}'`] });
     }
     let sessions: unknown[][];
