@@ -16,7 +16,7 @@ export interface TestDeps extends AppDeps {
   readonly events: AppDeps['events'] & { readonly emitted: string[] };
   readonly groupCalls: string[];
   /** The callback the session watcher registered (call it to end a logind session). */
-  readonly ended: { cb?: (s: { uid: number; service: string; tty: string }) => void };
+  readonly ended: { cb?: (s: { uid: number; service: string | null; tty: string | null }) => void };
   readonly slices: MemorySliceManager;
   readonly nss: Map<string, number>;
   readonly logs: string[];
@@ -38,7 +38,7 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
   const grants = new Map<string, AuthorizationResult>();
   const emitted: string[] = [];
   const groupCalls: string[] = [];
-  const ended: { cb?: (s: { uid: number; service: string; tty: string }) => void } = {};
+  const ended: { cb?: (s: { uid: number; service: string | null; tty: string | null }) => void } = {};
   const timers: (() => void)[] = [];
   const config = parseConfig(conf, { uidMin: 1000, uidMax: 60000 });
   return {

@@ -107,5 +107,7 @@ describe('watchSessionEnds', () => {
     expect(open()).toEqual([{ service: 'sshd', tty: 'pts/1' }]);
     d.ended.cb!({ uid: 42, service: 'sshd', tty: '' }); // not managed
     expect(open()).toHaveLength(1);
+    d.ended.cb!({ uid: 1000, service: null, tty: null }); // the user's last session is gone
+    expect(open()).toEqual([]);
   });
 });
