@@ -21,9 +21,9 @@ export interface LoginOverheadResult {
  * with the diycloud profile enabled. The user lingers, so its user manager is warm and each session
  * is only the PAM calls (logind session + slice already there). Order alternates each iteration.
  * Timing is taken inside the container with bash's $EPOCHREALTIME (no fork for the clock).
- * A 50 ms pause (not timed) before each login lets the previous login's background work (the
- * hook's CloseSession child, the daemon's commit) finish: this measures what one login costs, not
- * what back-to-back logins cost each other; throughput under load is benchmark 2.
+ * A 50 ms pause (not timed) before each login lets the previous login's background work (logind
+ * removing the session, the daemon closing its record) finish: this measures what one login costs,
+ * not what back-to-back logins cost each other; throughput under load is benchmark 2.
  */
 export async function runLoginOverhead(e: LoginEnv, user: string, iterations: number, warmup = 10): Promise<LoginOverheadResult> {
   const { c } = e;
@@ -47,7 +47,7 @@ n=${iterations + warmup}
 for i in $(seq 1 $n); do
   if [ $((i % 2)) -eq 0 ]; then order="base hook"; else order="hook base"; fi
   for v in $order; do
-    sleep 0.05   # settle: background work of the previous login (the backgrounded CloseSession) ends first
+    sleep 0.05   # settle: the previous login's background work (logind's session removal, the daemon's close) ends first
     s=\${EPOCHREALTIME/./}
     pamtester bench-$v ${user} open_session close_session >/dev/null 2>/tmp/bench-pam.err || { cat /tmp/bench-pam.err >&2; exit 1; }
     t=\${EPOCHREALTIME/./}

@@ -1,4 +1,4 @@
-// `npm run bench`: boots one systemd container with diycloud installed, runs the three benchmarks, writes docs/benchmarks.md.
+// `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser), writes docs/benchmarks.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,10 +10,11 @@ import { runLoginOverhead } from './login-overhead';
 import { runThroughput } from './throughput';
 import { runHookBreakdown } from './hook-breakdown';
 import { makeLiveSlices, runReconcile } from './reconcile';
+import { runGetUser, runListUsers } from './mgmt';
 
 const env = process.env;
 const num = (k: string, d: number): number => (env[k] ? Number(env[k]) : d);
-const ONLY = new Set((env.BENCH_ONLY ?? 'login,throughput,reconcile').split(','));
+const ONLY = new Set((env.BENCH_ONLY ?? 'login,throughput,reconcile,listusers,getuser').split(','));
 const DIST = (env.BENCH_DIST ?? 'bookworm') as Dist;
 const OUT = env.BENCH_OUT ?? join(REPO_ROOT, 'docs', 'benchmarks.md');
 const DB_USERS = num('BENCH_DB_USERS', 10_000);
@@ -28,7 +29,7 @@ describe.skipIf(skip)(`diycloud benchmarks (${DIST})`, () => {
   let e: LoginEnv;
   const results: Results = { when: new Date().toISOString(), machine: describeHost(), dist: DIST, notes: [
     'The host is a shared VM: run-to-run spread is large (rerun before drawing conclusions from a single table); baselines are always from the same run.',
-    'BENCH_* environment variables scale each benchmark (see bench/run.bench.test.ts); BENCH_ONLY=login,throughput,reconcile picks some.',
+    'BENCH_* environment variables scale each benchmark (see bench/run.bench.test.ts); BENCH_ONLY=login,throughput,reconcile,listusers,getuser picks some.',
   ] };
   const write = (): void => {
     mkdirSync(dirname(OUT), { recursive: true });
@@ -90,5 +91,22 @@ COMMIT;`);
     results.reconcile = await runReconcile(e, live, DB_USERS);
     write();
     console.log('reconcile', results.reconcile);
+  });
+
+  it.runIf(ONLY.has('listusers'))('4. ListUsers: 10,000 DB users, live slices', async () => {
+    results.listUsers = await runListUsers(e, DB_USERS, LIVE, num('BENCH_LIST_CALLS', 30));
+    write();
+    const l = results.listUsers;
+    console.log('listusers', { items: l.items, withSlice: l.withSlice, bytes: l.list.replyBytes, ping: l.ping.lat, list: l.list.lat, errors: l.list.firstErrors, cpuSec: l.cpuSec });
+    expect(l.list.errors).toBe(0);
+  });
+
+  it.runIf(ONLY.has('getuser'))('5. GetUser: sequential, DB user with a live slice', async () => {
+    // bu0000 has a live slice (makeLiveSlices above); bu<LIVE> is a DB user with none
+    results.getUser = await runGetUser(e, uname(0), uname(LIVE), num('BENCH_GET_CALLS', 1200));
+    write();
+    const g = results.getUser;
+    console.log('getuser', { sliceExists: g.sliceExists, ping: g.ping.lat, get: g.get.lat, noSlice: g.getNoSlice.lat, errors: g.get.firstErrors, cpuSec: g.cpuSec });
+    expect(g.get.errors).toBe(0);
   });
 });

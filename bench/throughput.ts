@@ -19,7 +19,7 @@ const DRIVER = '/opt/diycloud-bench/throughput-driver.cjs';
 const MODULES = '/usr/lib/diycloud/node_modules/dbus-next';
 
 /** utime+stime (s) of the named processes inside the container: diycloudd's node, dbus-daemon, systemd (PID 1), logind. */
-async function cpuTimes(e: LoginEnv): Promise<Record<string, number>> {
+export async function cpuTimes(e: LoginEnv): Promise<Record<string, number>> {
   const r = await e.c.exec(`tck=$(getconf CLK_TCK); for p in diycloudd:$(systemctl show -p MainPID --value diycloudd) dbus:$(systemctl show -p MainPID --value dbus) systemd:1 logind:$(systemctl show -p MainPID --value systemd-logind); do
     n=\${p%%:*}; pid=\${p#*:}; set -- $(sed 's/^.*) //' /proc/$pid/stat); echo "$n $(( (\${12} + \${13}) * 1000 / tck ))"; done`);
   return Object.fromEntries(r.stdout.trim().split('\n').map((l) => { const [n, ms] = l.split(' '); return [n, Number(ms) / 1000]; }));

@@ -3,10 +3,11 @@ import type { LoginOverheadResult } from '../login-overhead';
 import type { ThroughputResult } from '../throughput';
 import type { ReconcileResult } from '../reconcile';
 import type { BreakdownResult } from '../hook-breakdown';
+import type { GetUserResult, ListUsersResult, MgmtKind } from '../mgmt';
 import type { Machine } from './machine';
 import { f, type Summary } from './stats';
 
-export interface Results { when: string; machine: Machine; dist: string; login?: LoginOverheadResult; throughput?: ThroughputResult; throughputNoSlice?: ThroughputResult; reconcile?: ReconcileResult; breakdown?: BreakdownResult; notes: string[] }
+export interface Results { when: string; machine: Machine; dist: string; login?: LoginOverheadResult; throughput?: ThroughputResult; throughputNoSlice?: ThroughputResult; reconcile?: ReconcileResult; breakdown?: BreakdownResult; listUsers?: ListUsersResult; getUser?: GetUserResult; notes: string[] }
 
 const row = (name: string, s: Summary, extra = ''): string =>
   `| ${name} | ${s.n} | ${f(s.median)} | ${f(s.p95)} | ${f(s.p99)} | ${f(s.min)} | ${f(s.max)} |${extra}`;
@@ -70,6 +71,36 @@ export function renderReport(r: Results): string {
       ...c.runs.map((x) => `| ${x.label} | ${x.wallMs} | ${x.durationMs} | ${x.slices} | ${x.managed} | ${x.changed} | ${x.errors} |`), '',
       `\`systemctl restart diycloudd\` with the same state: ${c.restartMs} ms until the start-up reconcile was logged ("${c.startupLine}").`, '',
       `Target ≤ 5 s: ${verdict(Math.max(...c.runs.map((x) => x.wallMs)) <= 5000)}.`, '');
+  }
+  const errs = (k: MgmtKind): void => {
+    if (k.errors) out.push(`Errors seen: ${k.firstErrors.join('; ')}`, '', ...(k.causes?.length ? ['diycloudd logged (UIDs folded):', '', ...k.causes.map((c) => `- \`${c}\``), ''] : []));
+  };
+  const cpu = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${f(v, 2)}`).join(', ');
+  if (r.listUsers) {
+    const l = r.listUsers;
+    out.push('## 4. ListUsers', '',
+      `\`ListUsers(a{sv} {})\` as root with ${l.dbUsers} users in the database (each with an allocation row) and ${l.liveSlices} live user slices; ` +
+      `the reply lists ${l.items} users (${l.withSlice} with a slice), ${f(l.list.replyBytes / 1024, 0)} KiB of JSON. ` +
+      'Driver: the container\'s node with the installed dbus-next, one connection, one call in flight, rounds of 5 calls alternating with the baseline Properties.Get(Version). Latencies in ms (reply received, not parsed; ' +
+      `JSON.parse of one reply in the driver: ${f(l.list.clientParseMs ?? NaN)} ms).`, '',
+      '| Call | n | median | p95 | p99 | min | max | errors |', '|---|---|---|---|---|---|---|---|',
+      `${row('Get Version (baseline, sequential)', l.ping.lat)} ${l.ping.errors} |`, `${row('ListUsers (sequential), successful calls', l.list.lat)} ${l.list.errors} |`,
+      ...(l.list.errors ? [`${row('ListUsers, failed calls', l.list.errLat)} ${l.list.errors} |`] : []), '',
+      `CPU seconds during the driver run (${f(l.wallSec)} s wall, warm-up included): ${cpu(l.cpuSec)}.`, '',
+      `Target ≤ 150 ms per call: median ${verdict(l.list.lat.median <= 150)} (${f(l.list.lat.median)} ms), p95 ${verdict(l.list.lat.p95 <= 150)} (${f(l.list.lat.p95)} ms)` +
+        (l.list.errors ? `, over successful calls only; but ${l.list.errors} of ${l.list.calls} calls failed: ${verdict(false)}.` : '.'), '');
+    errs(l.list);
+  }
+  if (r.getUser) {
+    const g = r.getUser;
+    out.push('## 5. GetUser', '',
+      `\`GetUser(s)\` as root, sequential (one call in flight, one connection), for database user ${g.user} whose slice is live (reply says slice.exists=${g.sliceExists}); ` +
+      `also for ${g.noSliceUser}, a database user with no slice, and the baseline Properties.Get(Version), in alternating rounds of 200. Same driver as ListUsers. Latencies in ms.`, '',
+      '| Call | n | median | p95 | p99 | min | max | errors |', '|---|---|---|---|---|---|---|---|',
+      ...([['Get Version (baseline, sequential)', g.ping], ['GetUser, live slice', g.get], ['GetUser, no slice', g.getNoSlice]] as const).map(([n, k]) => `${row(n, k.lat)} ${k.errors} |`), '',
+      `CPU seconds during the driver run (${f(g.wallSec)} s wall, warm-up included): ${cpu(g.cpuSec)}.`, '',
+      `Target p99 ≤ 5 ms (live slice): ${verdict(g.get.lat.p99 <= 5 && g.get.errors === 0)} (${f(g.get.lat.p99)} ms${g.get.errors ? `, ${g.get.errors} calls failed` : ''}).`, '');
+    errs(g.get);
   }
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
