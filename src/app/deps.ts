@@ -2,6 +2,7 @@
 
 import type { AllocationBounds } from '../core/allocation';
 import type { Config } from '../core/config';
+import type { GpuInventory } from '../core/gpu';
 import type { AccountAdmin, AccountDb, AdminStore, Authorizer, Clock, Events, Logger, Scheduler, SessionAdmin, SliceManager, Store } from '../core/ports';
 import type { KeyedQueue } from './keyed-queue';
 
@@ -14,6 +15,8 @@ export interface AppDeps {
   readonly accountAdmin: AccountAdmin;
   readonly sessions: SessionAdmin;
   readonly events: Events;
+  /** The GPU inventory, read afresh. */
+  readonly gpus: () => GpuInventory;
   readonly slices: SliceManager;
   readonly accounts: AccountDb;
   readonly log: Logger;

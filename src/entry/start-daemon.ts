@@ -24,6 +24,7 @@ import { PolkitAuthorizer } from '../adapters/polkit/polkit-authorizer';
 import { ShadowAccountAdmin } from '../adapters/accounts/shadow-account-admin';
 import { LogindSessions } from '../adapters/systemd/logind-sessions';
 import { BusEvents } from '../adapters/dbus/bus-events';
+import { discoverGpus, groupsFromEtcGroup } from '../adapters/gpu/devfs-gpus';
 import { pickSliceManager } from '../adapters/systemd/pick-slice-manager';
 
 /** The installed tree: dist/entry/ → the package root holding schema/ and dbus/. */
@@ -76,6 +77,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     accountAdmin: new ShadowAccountAdmin(log),
     sessions: new LogindSessions(client, log),
     events: new BusEvents(bus),
+    gpus: () => discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))),
     slices,
     accounts: new GetentAccountDb({ clock }),
     log,

@@ -54,6 +54,7 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     sessions: { terminateUser: async (uid) => void groupCalls.push(`terminate ${uid}`), watchEnded: async (cb) => void (ended.cb = cb) },
     ended,
     events: { emitted, emit: (sig, name, uid) => void emitted.push(`${sig} ${name} ${uid}`) },
+    gpus: () => ({ devices: [], nodes: [], accessGroups: [], enforceable: false, reason: 'no GPU device nodes found' }),
     grants,
     groupCalls,
     slices: new MemorySliceManager(),

@@ -39,6 +39,7 @@ export function managerObject(deps: AppDeps, xml: string, version: string): Obje
     properties: {
       Version: { type: 's', get: () => version },
       Backend: { type: 's', get: () => deps.slices.backend },
+      Gpus: { type: 's', get: () => JSON.stringify(deps.gpus()) },
     },
     methods: [
       m('CheckLogin', 'sss', 'bs', 'root', async (_ctx, [user, service, rhost]) => {

@@ -1,7 +1,8 @@
-// diycloudctl status: the daemon's version and backend, and the managed users by live memory use.
+// diycloudctl status: the daemon's version, backend and GPUs, and the managed users by live memory use.
 
 import type { Command } from 'commander';
 import type { UserView } from '../../../app/get-user';
+import type { GpuInventory } from '../../../core/gpu';
 import { act, callJson, emit } from '../action';
 import { renderUsage } from '../views';
 
@@ -18,9 +19,11 @@ Examples:
         const props = await (await ctx.client()).properties();
         const users = await callJson<UserView[]>(ctx, 'ListUsers', 'a{sv}', [{}]);
         const active = users.filter((u) => u.slice?.exists).length;
-        const doc = { version: props.Version, backend: props.Backend, userCount: users.length, activeCount: active, users };
+        const gpus = JSON.parse(String(props.Gpus ?? '{"devices":[],"enforceable":false,"reason":"unknown"}')) as GpuInventory;
+        const doc = { version: props.Version, backend: props.Backend, gpus, userCount: users.length, activeCount: active, users };
         emit(ctx, doc, () => {
-          const head = ctx.quiet ? '' : `diycloudd ${String(props.Version)}, backend ${String(props.Backend)}\nUsers: ${users.length} managed, ${active} with a live slice\n\n`;
+          const gpuLine = `GPUs: ${gpus.devices.length ? gpus.devices.map((d) => d.model ?? d.busId ?? `#${d.index}`).join(', ') : 'none'}; ${gpus.reason}\n`;
+          const head = ctx.quiet ? '' : `diycloudd ${String(props.Version)}, backend ${String(props.Backend)}\n${gpuLine}Users: ${users.length} managed, ${active} with a live slice\n\n`;
           return head + (users.length ? renderUsage(users, ctx.color) : '');
         });
       }),
