@@ -3,7 +3,8 @@
 import { DiycloudError } from '../core/errors';
 import { validateEmail } from '../core/email';
 import { isManagedUid } from '../core/login-policy';
-import type { UserRecord } from '../core/ports';
+import type { SliceState, UserRecord } from '../core/ports';
+import { forEachLimited } from './for-each-limited';
 import { validateRole } from '../core/roles';
 import { validateUsername } from '../core/username';
 import { ACTIONS, authorize, authorizedChange, type Caller } from './authorize';
@@ -28,9 +29,10 @@ export async function listUsers(deps: AppDeps, caller: Caller, filter: { role?: 
   // 10,000 users must not mean 10,000 bus round trips.
   const live = new Set(await deps.slices.listUserSlices());
   const profiles = new Map(deps.admin.listRoles().map((r) => [r.name, r.profile]));
-  return Promise.all(
-    rows.map(async (r) => userView(deps, { name: r.username, uid: r.uid, record: r }, live.has(r.uid) ? await deps.slices.observe(r.uid) : null, profiles.get(r.role) ?? null)),
-  );
+  // A few slices at a time: a long listing must not queue up ahead of the logins' calls to systemd.
+  const states = new Map<number, SliceState | null>();
+  await forEachLimited(rows.filter((r) => live.has(r.uid)), 8, async (r) => void states.set(r.uid, await deps.slices.observe(r.uid)));
+  return rows.map((r) => userView(deps, { name: r.username, uid: r.uid, record: r }, states.get(r.uid) ?? null, profiles.get(r.role) ?? null));
 }
 
 /** A managed (database) user by name, resolved now; NoSuchUser when diycloud does not manage it. */

@@ -4,6 +4,7 @@ import { isManagedUid } from '../core/login-policy';
 import { UNLIMITED, type SliceLimits } from '../core/limits-plan';
 import type { AppDeps } from './deps';
 import { enforceAllocation } from './enforce-allocation';
+import { forEachLimited } from './for-each-limited';
 
 export interface ReconcileReport {
   readonly backend: string;
@@ -57,12 +58,4 @@ export async function reconcile(deps: AppDeps): Promise<ReconcileReport> {
   }
   changed.sort((a, b) => a.uid - b.uid);
   return { backend: deps.slices.backend, slices: uids.length, managed: managed.length, changed, reverted, errors, durationMs: Date.now() - started };
-}
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -32,9 +32,16 @@ export class BusClient {
 
   constructor(readonly bus: MessageBus, private readonly opts: { timeoutMs: number; maxInFlight: number } = { timeoutMs: 5_000, maxInFlight: 64 }) {}
 
+  /** Calls now waiting for a reply (for tests and diagnostics). */
+  get pending(): number {
+    return this.inFlight;
+  }
+
   async call(spec: CallSpec): Promise<unknown[]> {
+    // A freed slot is handed straight to the oldest waiter (never released and re-taken), so a
+    // caller arriving in between cannot push the count past the cap.
     if (this.inFlight >= this.opts.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
-    this.inFlight++;
+    else this.inFlight++;
     let timer: NodeJS.Timeout | undefined;
     try {
       const reply = this.bus.call(new Message({ ...spec, signature: spec.signature ?? '', body: spec.body ?? [] }));
@@ -47,8 +54,9 @@ export class BusClient {
       return (msg?.body ?? []) as unknown[];
     } finally {
       clearTimeout(timer);
-      this.inFlight--;
-      this.waiting.shift()?.();
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.inFlight--;
     }
   }
 }

@@ -1,6 +1,6 @@
 // Unit: GPU access policy, NVIDIA information parsing, and discovery over a fixture /dev and /proc.
 import { afterAll, describe, expect, it } from 'vitest';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assessGpuAccess, parseNvidiaInformation } from '../../../src/core/gpu';
@@ -41,5 +41,26 @@ describe('discoverGpus over a fixture tree', () => {
     expect(inv.nodes.map((n) => n.path)).toEqual(['/dev/nvidia0', '/dev/nvidiactl', '/dev/dri/renderD128']);
     expect(inv.devices).toEqual([{ index: 0, model: 'NVIDIA H100', busId: '0000:18:00.0' }]);
     expect(inv.nodes[0]).toMatchObject({ mode: 0o660, gid, group: "video" });
+  });
+});
+
+describe('discoverGpus on a snapshot of a real NVIDIA H200 host (test/fixtures/gpu-h200)', () => {
+  const root = mkdtempSync(join(tmpdir(), 'diycloud-h200-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  it('finds the H200 and reports that its 0666 nodes make group-based GPU access unenforceable', () => {
+    const fixture = join(__dirname, '../../fixtures/gpu-h200');
+    for (const line of readFileSync(join(fixture, 'dev-stat.txt'), 'utf8').trim().split('\n')) {
+      const [path, mode, , , ...type] = line.split(' ');
+      const p = join(root, path);
+      if (type.join(' ') === 'directory') mkdirSync(p, { recursive: true });
+      else (mkdirSync(join(p, '..'), { recursive: true }), writeFileSync(p, ''), chmodSync(p, parseInt(mode, 8)));
+    }
+    mkdirSync(join(root, 'proc/driver/nvidia/gpus/0000:00:06.0'), { recursive: true });
+    writeFileSync(join(root, 'proc/driver/nvidia/gpus/0000:00:06.0/information'), readFileSync(join(fixture, 'information')));
+    const inv = discoverGpus(groupsFromEtcGroup('root:x:0:\n'), { dev: join(root, 'dev'), proc: join(root, 'proc') });
+    expect(inv.devices).toEqual([{ index: 0, model: 'NVIDIA H200', busId: '0000:00:06.0' }]);
+    expect(inv.nodes.map((n) => `${n.path} ${n.mode.toString(8)}`)).toEqual(['/dev/nvidia-uvm 666', '/dev/nvidia-uvm-tools 666', '/dev/nvidia0 666', '/dev/nvidiactl 666']);
+    expect(inv.enforceable).toBe(false);
+    expect(inv.reason).toMatch(/read\/write for everyone; GPU access cannot be limited by group/);
   });
 });
