@@ -14,7 +14,7 @@ import { enforceAllocation } from './enforce-allocation';
 import { afterChange, managedUser } from './manage-users';
 
 /** Refuses a patch whose resulting allocation is below the floor or (with reject) above the machine. */
-function checkPatched(deps: AppDeps, user: RawOverrides | null, role: RawOverrides | null): void {
+export function checkPatched(deps: AppDeps, user: RawOverrides | null, role: RawOverrides | null): void {
   const eff = resolveAllocation(user, deps.config.defaults, role);
   checkAllocation(eff.allocation, deps.bounds);
 }

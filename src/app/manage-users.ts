@@ -31,7 +31,7 @@ export async function listUsers(deps: AppDeps, caller: Caller, filter: { role?: 
   const profiles = new Map(deps.admin.listRoles().map((r) => [r.name, r.profile]));
   // A few slices at a time: a long listing must not queue up ahead of the logins' calls to systemd.
   const states = new Map<number, SliceState | null>();
-  await forEachLimited(rows.filter((r) => live.has(r.uid)), 8, async (r) => void states.set(r.uid, await deps.slices.observe(r.uid)));
+  await forEachLimited(rows.filter((r) => live.has(r.uid)), 16, async (r) => void states.set(r.uid, await deps.slices.observe(r.uid)));
   return rows.map((r) => userView(deps, { name: r.username, uid: r.uid, record: r }, states.get(r.uid) ?? null, profiles.get(r.role) ?? null));
 }
 
@@ -42,7 +42,7 @@ export function managedUser(deps: AppDeps, name: string): UserRecord {
   return r;
 }
 
-function requireRole(deps: AppDeps, role: string): void {
+export function requireRole(deps: AppDeps, role: string): void {
   if (!deps.admin.role(role)) {
     const known = deps.admin.listRoles().map((r) => r.name).join(', ');
     throw new DiycloudError('InvalidArgument', `role: unknown role "${role}"; known roles: ${known}`, { field: 'role' });
@@ -50,7 +50,7 @@ function requireRole(deps: AppDeps, role: string): void {
 }
 
 /** Keeps the Unix groups of the role-mapped groups (diycloud-admin, diycloud-operator) in step. */
-async function syncGroups(deps: AppDeps, user: string, role: string): Promise<void> {
+export async function syncGroups(deps: AppDeps, user: string, role: string): Promise<void> {
   const memberships = deps.admin
     .listRoles()
     .filter((r) => r.unixGroup !== null)

@@ -43,6 +43,16 @@ const schema = z
       })
       .strict()
       .default({}),
+    Accounts: z
+      .object({
+        Shells: z.string().regex(/^\/\S+( \/\S+)*$/, 'expected absolute paths separated by spaces').default('/bin/bash /bin/sh'),
+        HomeMode: z.string().regex(/^0?[0-7]{3}$/, 'expected an octal mode such as 0700').default('0700'),
+        Useradd: z.string().startsWith('/', 'must be an absolute path').default('/usr/sbin/useradd'),
+        Userdel: z.string().startsWith('/', 'must be an absolute path').default('/usr/sbin/userdel'),
+        Chpasswd: z.string().startsWith('/', 'must be an absolute path').default('/usr/sbin/chpasswd'),
+      })
+      .strict()
+      .default({}),
     Backend: z.object({ Slices: z.enum(['auto', 'systemd', 'none']).default('auto'), Database: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/diycloud/diycloud.db') }).strict().default({}),
   })
   .strict();
@@ -56,6 +66,8 @@ export interface Config {
   readonly uidMax: number;
   readonly hook: { readonly failureMode: 'open' | 'closed'; readonly timeoutMs: number; readonly busAddress: string; readonly runtimeDirectory: string };
   readonly backend: { readonly slices: 'auto' | 'systemd' | 'none'; readonly databasePath: string };
+  /** User creation: allowed shells (the first is the default), home mode, and the tools' paths. */
+  readonly accounts: { readonly shells: string[]; readonly homeMode: string; readonly useradd: string; readonly userdel: string; readonly chpasswd: string };
 }
 
 /**
@@ -91,6 +103,7 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
     uidMax,
     hook: { failureMode: c.Hook.FailureMode, timeoutMs: Math.round(c.Hook.TimeoutSec * 1000), busAddress: c.Hook.BusAddress, runtimeDirectory: c.Hook.RuntimeDirectory },
     backend: { slices: c.Backend.Slices, databasePath: c.Backend.Database },
+    accounts: { shells: c.Accounts.Shells.split(' '), homeMode: c.Accounts.HomeMode.padStart(4, '0'), useradd: c.Accounts.Useradd, userdel: c.Accounts.Userdel, chpasswd: c.Accounts.Chpasswd },
   };
   if (cfg.defaults.cpuCores < cfg.floor.minCpuCores || cfg.defaults.memoryMaxBytes < cfg.floor.minMemoryBytes) {
     throw new DiycloudError('InvalidArgument', `${source}: [Defaults] CPU and Memory must not be below [Limits] MinCPU and MinMemory`);

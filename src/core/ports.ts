@@ -88,6 +88,9 @@ export interface Account {
 /** Name service lookups (NSS: files, LDAP, SSSD …). */
 export interface AccountDb {
   byName(name: string): Promise<Account | null>;
+  byUid(uid: number): Promise<Account | null>;
+  /** Forgets cached answers for a name (after the daemon created or deleted it). */
+  forget(name: string): void;
 }
 
 export interface Logger {
@@ -114,6 +117,14 @@ export interface RoleRecord {
   readonly profile: RawOverrides;
 }
 
+export interface Intent {
+  readonly id: number;
+  readonly op: 'create' | 'delete';
+  readonly username: string;
+  readonly uid: number;
+  readonly detail: Record<string, unknown>;
+}
+
 export interface AuditRow extends AuditEntry {
   readonly id: number;
   readonly at: string;
@@ -137,6 +148,13 @@ export interface AdminStore {
   auditLog(filter: { limit: number; target?: string }): AuditRow[];
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: () => T): T;
+  /** The lowest UID >= `min` that diycloud never allocated and no managed user holds. */
+  nextFreeUid(min: number, after: number): number;
+  /** Records the UID allocation and the intent in one transaction; returns the intent id. */
+  beginIntent(op: 'create' | 'delete', username: string, uid: number, detail: Record<string, unknown>, at: string): number;
+  endIntent(id: number): void;
+  intents(): Intent[];
+  deleteUser(uid: number): void;
 }
 
 export type AuthorizationResult = 'allowed' | 'denied' | 'challenge';
@@ -159,11 +177,17 @@ export interface AccountAdmin {
   setMembership(user: string, memberships: { group: string; member: boolean }[]): Promise<void>;
   /** Locks or unlocks the password (usermod --lock / --unlock). */
   setLocked(user: string, locked: boolean): Promise<void>;
+  /** useradd with an explicit UID, a home from the skeleton, a user group. */
+  createAccount(a: { name: string; uid: number; shell: string; homeMode: string }): Promise<void>;
+  /** chpasswd, the password on stdin. */
+  setPassword(user: string, password: string): Promise<void>;
+  /** userdel (with --remove for the home); an account that is already gone is not an error. */
+  deleteAccount(user: string, removeHome: boolean): Promise<void>;
 }
 
 /** Signals to the bus. */
 export interface Events {
-  emit(signal: 'UserAdded' | 'UserChanged', name: string, uid: number): void;
+  emit(signal: 'UserAdded' | 'UserChanged' | 'UserRemoved', name: string, uid: number): void;
 }
 
 /** A login session as logind describes it. */
@@ -176,6 +200,8 @@ export interface LoginSession {
 /** logind: ends sessions, and reports sessions that ended. */
 export interface SessionAdmin {
   terminateUser(uid: number): Promise<void>;
+  /** How many logind sessions the user has now (0 without logind). */
+  sessionCount(uid: number): Promise<number>;
   /**
    * Calls `onEnded` for every login session that ends from now on, and with `service: null` when
    * a user's last session is gone (logind's UserRemoved): that also ends sessions logind never

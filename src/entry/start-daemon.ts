@@ -12,6 +12,7 @@ import { KeyedQueue } from '../app/keyed-queue';
 import { reconcile } from '../app/reconcile';
 import { watchSlices } from '../app/watch-slices';
 import { watchSessionEnds } from '../app/watch-sessions';
+import { recoverIntents } from '../app/recover-intents';
 import { GetentAccountDb } from '../adapters/accounts/getent-accounts';
 import { loadConfig } from '../adapters/config/load-config';
 import { BusClient } from '../adapters/dbus/bus-client';
@@ -21,7 +22,7 @@ import { createRouter } from '../adapters/dbus/router';
 import { openDatabase, SqliteStore } from '../adapters/store/sqlite-store';
 import { SqliteAdminStore } from '../adapters/store/sqlite-admin-store';
 import { PolkitAuthorizer } from '../adapters/polkit/polkit-authorizer';
-import { ShadowAccountAdmin } from '../adapters/accounts/shadow-account-admin';
+import { SHADOW_PATHS, ShadowAccountAdmin } from '../adapters/accounts/shadow-account-admin';
 import { LogindSessions } from '../adapters/systemd/logind-sessions';
 import { BusEvents } from '../adapters/dbus/bus-events';
 import { discoverGpus, groupsFromEtcGroup } from '../adapters/gpu/devfs-gpus';
@@ -74,7 +75,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     admin: new SqliteAdminStore(db),
     // An interactive polkit check waits for a person: its own client, with a long timeout.
     authorizer: new PolkitAuthorizer(client, new BusClient(bus, { timeoutMs: 120_000, maxInFlight: 16 })),
-    accountAdmin: new ShadowAccountAdmin(log),
+    accountAdmin: new ShadowAccountAdmin(log, { ...SHADOW_PATHS, useradd: config.accounts.useradd, userdel: config.accounts.userdel, chpasswd: config.accounts.chpasswd }),
     sessions: new LogindSessions(client, log),
     events: new BusEvents(bus),
     gpus: () => discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))),
@@ -90,6 +91,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const xml = readFileSync(join(PKG_ROOT, 'dbus', 'org.diycloud.Manager1.xml'), 'utf8');
   bus.addMethodHandler(createRouter({ bus, object: managerObject(deps, xml, version), callers: new CallerResolver(client), log }));
 
+  // Before serving: finish or undo account changes a crash interrupted.
+  await recoverIntents(deps).catch((e: unknown) => log.error(`crash recovery failed: ${(e as Error).message}; it is retried at the next start`));
   const reply = await bus.requestName(MANAGER_NAME, dbus.NameFlag.DO_NOT_QUEUE);
   if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
     throw new Error(`${MANAGER_NAME} is already owned by another process (reply ${reply}); is diycloudd already running?`);

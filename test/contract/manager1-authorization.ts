@@ -30,6 +30,10 @@ export const ROWS: Record<string, Row> = {
   // already adopted: an authorized caller gets UserExists, which is not an authorization failure
   AdoptUser: { need: 'org.diycloud.manage-users', args: (t) => ['ss', t.target, 'user'] },
   SetRole: { need: 'org.diycloud.manage-users', args: (t) => ['ss', t.target, 'user'] },
+  // the target exists already: an authorized caller gets UserExists, nothing is created
+  CreateUser: { need: 'org.diycloud.manage-users', args: (t) => ['sssa{sv}', t.target, '', 'user', '0'] },
+  // a name diycloud does not manage: an authorized caller gets NoSuchUser, nothing is deleted
+  DeleteUser: { need: 'org.diycloud.manage-users', args: () => ['sa{sv}', 'dcnotmanaged', '0'] },
   SetEmail: { need: 'org.diycloud.manage-users', args: (t) => ['ss', t.target, 'target@example.org'] },
   SetEnabled: { need: 'org.diycloud.set-enabled', args: (t) => ['sba{sv}', t.target, 'true', '0'] },
   SetLimits: { need: 'org.diycloud.manage-limits', args: (t) => ['sa{sv}', t.target, '1', 'cpu', 'd', '0.5'] },

@@ -15,6 +15,10 @@ export interface TestDeps extends AppDeps {
   readonly grants: Map<string, AuthorizationResult>;
   readonly events: AppDeps['events'] & { readonly emitted: string[] };
   readonly groupCalls: string[];
+  /** logind sessions per uid, as the fake SessionAdmin reports them. */
+  readonly liveSessions: Map<number, number>;
+  /** Makes the next useradd or chpasswd fail with this message. */
+  readonly failNext: { create?: string; password?: string };
   /** The callback the session watcher registered (call it to end a logind session). */
   readonly ended: { cb?: (s: { uid: number; service: string | null; tty: string | null }) => void };
   readonly slices: MemorySliceManager;
@@ -38,6 +42,8 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
   const grants = new Map<string, AuthorizationResult>();
   const emitted: string[] = [];
   const groupCalls: string[] = [];
+  const liveSessions = new Map<number, number>();
+  const failNext: { create?: string; password?: string } = {};
   const ended: { cb?: (s: { uid: number; service: string | null; tty: string | null }) => void } = {};
   const timers: (() => void)[] = [];
   const config = parseConfig(conf, { uidMin: 1000, uidMax: 60000 });
@@ -50,15 +56,44 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     accountAdmin: {
       setMembership: async (user, ms) => void groupCalls.push(...ms.map((m) => `${user} ${m.member ? '+' : '-'}${m.group}`)),
       setLocked: async (user, locked) => void groupCalls.push(`${user} ${locked ? 'lock' : 'unlock'}`),
+      createAccount: async (a) => {
+        if (failNext.create) throw Object.assign(new Error(failNext.create), { code: 'BackendFailed' });
+        nss.set(a.name, a.uid);
+        groupCalls.push(`useradd ${a.name} ${a.uid} ${a.shell} ${a.homeMode}`);
+      },
+      setPassword: async (user, pw) => {
+        if (failNext.password) throw new Error(failNext.password);
+        groupCalls.push(`chpasswd ${user} ${pw.length}`);
+      },
+      deleteAccount: async (user, removeHome) => {
+        nss.delete(user);
+        groupCalls.push(`userdel ${user}${removeHome ? ' --remove' : ''}`);
+      },
     },
-    sessions: { terminateUser: async (uid) => void groupCalls.push(`terminate ${uid}`), watchEnded: async (cb) => void (ended.cb = cb) },
+    sessions: {
+      terminateUser: async (uid) => {
+        groupCalls.push(`terminate ${uid}`);
+        liveSessions.delete(uid);
+      },
+      watchEnded: async (cb) => void (ended.cb = cb),
+      sessionCount: async (uid) => liveSessions.get(uid) ?? 0,
+    },
+    liveSessions,
+    failNext,
     ended,
     events: { emitted, emit: (sig, name, uid) => void emitted.push(`${sig} ${name} ${uid}`) },
     gpus: () => ({ devices: [], nodes: [], accessGroups: [], enforceable: false, reason: 'no GPU device nodes found' }),
     grants,
     groupCalls,
     slices: new MemorySliceManager(),
-    accounts: { byName: async (n: string): Promise<Account | null> => (nss.has(n) ? { name: n, uid: nss.get(n)! } : null) },
+    accounts: {
+      byName: async (n: string): Promise<Account | null> => (nss.has(n) ? { name: n, uid: nss.get(n)! } : null),
+      byUid: async (uid: number): Promise<Account | null> => {
+        const e = [...nss.entries()].find(([, u]) => u === uid);
+        return e ? { name: e[0], uid } : null;
+      },
+      forget: () => undefined,
+    },
     log,
     clock: { now: () => new Date('2026-11-25T12:00:00Z') },
     scheduler: {

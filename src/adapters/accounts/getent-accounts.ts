@@ -27,6 +27,18 @@ export class GetentAccountDb implements AccountDb {
     this.ttlMs = opts.ttlMs ?? 30_000;
   }
 
+  forget(name: string): void {
+    this.cache.delete(name);
+  }
+
+  async byUid(uid: number): Promise<Account | null> {
+    const r = await runProgram(this.path, ['passwd', '--', String(uid)], { timeoutMs: 5_000, maxOutputBytes: 64 * 1024 });
+    if (r.code === 2) return null;
+    if (r.code !== 0) throw new DiycloudError('BackendFailed', `the name service could not look up uid ${uid}`, { cause: new Error(r.stderr.trim().slice(0, 200)) });
+    const name = r.stdout.split(':')[0] ?? '';
+    return parsePasswdLine(r.stdout.split('\n')[0] ?? '', name);
+  }
+
   async byName(name: string): Promise<Account | null> {
     if (!isValidUsername(name)) return null;
     const now = this.opts.clock.now().getTime();

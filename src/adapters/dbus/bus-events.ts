@@ -7,7 +7,7 @@ import { MANAGER_NAME, MANAGER_PATH } from './manager-object';
 export class BusEvents implements Events {
   constructor(private readonly bus: MessageBus) {}
 
-  emit(signal: 'UserAdded' | 'UserChanged', name: string, uid: number): void {
+  emit(signal: 'UserAdded' | 'UserChanged' | 'UserRemoved', name: string, uid: number): void {
     this.bus.send(Message.newSignal(MANAGER_PATH, MANAGER_NAME, signal, 'su', [name, uid]));
   }
 }

@@ -7,6 +7,8 @@ import { checkLogin, closeSession, openSession } from '../../app/login';
 import { auditLog, listProfiles, resetLimits, setLimits, setProfile } from '../../app/manage-limits';
 import { adoptUser, listUsers, readUser, setEmail, setEnabled, setRole } from '../../app/manage-users';
 import { reconcile } from '../../app/reconcile';
+import { createUser } from '../../app/create-user';
+import { deleteUser } from '../../app/delete-user';
 import { DiycloudError } from '../../core/errors';
 import type { VariantIn } from '../../core/limits-input';
 import type { CallContext, MethodDef, ObjectDef } from './router';
@@ -60,6 +62,12 @@ export function managerObject(deps: AppDeps, xml: string, version: string): Obje
       m('Reconcile', '', 's', 'root', async (ctx) =>
         json(await audited(deps, ctx.caller, 'Reconcile', '*', () => reconcile(deps), (r) => `${r.changed.length} changed, ${r.errors.length} errors`)),
       ),
+      m('CreateUser', 'sssa{sv}', 'u', 'caller', async (ctx, [user, email, role, o]) => {
+        const raw = (o ?? {}) as Dict;
+        const opts = options(o, ['password', 'limits', 'shell'], 'options');
+        return [await createUser(deps, caller(ctx), user, email, role, { ...opts, limits: raw.limits?.value })];
+      }),
+      m('DeleteUser', 'sa{sv}', '', 'caller', async (ctx, [user, o]) => (await deleteUser(deps, caller(ctx), user, options(o, ['force', 'remove_home'], 'options')), [])),
       m('ListUsers', 'a{sv}', 's', 'caller', async (ctx, [f]) => json(await listUsers(deps, caller(ctx), options(f, ['role', 'enabled'], 'filter')))),
       m('AdoptUser', 'ss', '', 'caller', async (ctx, [user, role]) => (await adoptUser(deps, caller(ctx), user, role), [])),
       m('SetRole', 'ss', '', 'caller', async (ctx, [user, role]) => (await setRole(deps, caller(ctx), user, role), [])),

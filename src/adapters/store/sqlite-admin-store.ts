@@ -2,7 +2,7 @@
 
 import type Database from 'better-sqlite3';
 import { DiycloudError } from '../../core/errors';
-import type { AdminStore, AuditRow, RawOverrides, RoleRecord, UserRecord } from '../../core/ports';
+import type { AdminStore, AuditRow, Intent, RawOverrides, RoleRecord, UserRecord } from '../../core/ports';
 import { toRecord, USER_SELECT, type UserRow } from './sqlite-store';
 
 const COLUMNS: Record<keyof RawOverrides, string> = { cpu: 'cpu_limit', memory: 'mem_limit', disk: 'disk_quota', gpu: 'gpu_access', tasks: 'tasks_max' };
@@ -96,6 +96,33 @@ export class SqliteAdminStore implements AdminStore {
 
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  nextFreeUid(min: number, after: number): number {
+    const row = this.db.prepare('SELECT max(uid) AS m FROM (SELECT uid FROM uid_allocations UNION ALL SELECT uid FROM users)').get() as { m: number | null };
+    return Math.max(min, (row.m ?? min - 1) + 1, after + 1);
+  }
+
+  beginIntent(op: 'create' | 'delete', username: string, uid: number, detail: Record<string, unknown>, at: string): number {
+    return this.db.transaction(() => {
+      if (op === 'create') this.db.prepare('INSERT INTO uid_allocations (uid, username, allocated_at) VALUES (?, ?, ?)').run(uid, username, at);
+      return Number(this.db.prepare('INSERT INTO intents (op, username, uid, detail, started_at) VALUES (?, ?, ?, ?, ?)').run(op, username, uid, JSON.stringify(detail), at).lastInsertRowid);
+    })();
+  }
+
+  endIntent(id: number): void {
+    this.db.prepare('DELETE FROM intents WHERE id = ?').run(id);
+  }
+
+  intents(): Intent[] {
+    return (this.db.prepare('SELECT id, op, username, uid, detail FROM intents ORDER BY id').all() as { id: number; op: 'create' | 'delete'; username: string; uid: number; detail: string }[]).map((r) => ({
+      ...r,
+      detail: JSON.parse(r.detail) as Record<string, unknown>,
+    }));
+  }
+
+  deleteUser(uid: number): void {
+    this.db.prepare('DELETE FROM users WHERE uid = ?').run(uid);
   }
 }
 

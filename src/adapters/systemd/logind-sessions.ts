@@ -25,6 +25,16 @@ export class LogindSessions implements SessionAdmin {
     }
   }
 
+  async sessionCount(uid: number): Promise<number> {
+    try {
+      const [sessions] = (await this.client.call({ destination: LOGIN1, path: PATH, interface: MANAGER, member: 'ListSessions' })) as [unknown[][]];
+      return sessions.filter((s) => Number(s[1]) === uid).length;
+    } catch (e) {
+      if (e instanceof RemoteError && ['org.freedesktop.DBus.Error.ServiceUnknown', 'org.freedesktop.DBus.Error.NameHasNoOwner'].includes(e.remoteName)) return 0;
+      throw new DiycloudError('BackendFailed', 'logind: ListSessions failed', { cause: e });
+    }
+  }
+
   /**
    * Subscribes to SessionNew/SessionRemoved, then learns the sessions that exist already. Without
    * logind (no login1 on the bus) there is nothing to watch: a warning, and session records are
