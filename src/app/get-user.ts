@@ -20,7 +20,8 @@ export interface UserView {
   lastLogin: string | null;
   allocation: { cpu: number; memory: number; disk: number; gpu: boolean; tasks: number | null };
   sources: Record<'cpu' | 'memory' | 'disk' | 'gpu' | 'tasks', AllocationSource>;
-  slice: { exists: boolean; limits: Record<string, number | string> | null; memoryCurrent: number | null };
+  /** What the slice carries now and, when the user is logged in, live usage (bytes, ns of CPU, tasks). */
+  slice: { exists: boolean; limits: Record<string, number | string> | null; memoryCurrent: number | null; cpuUsageNsec: number | null; tasks: number | null };
 }
 
 export async function getUser(deps: AppDeps, rawName: unknown): Promise<UserView> {
@@ -43,6 +44,12 @@ export function userView(deps: AppDeps, u: ResolvedUser, state: SliceState | nul
     lastLogin: u.record?.lastLogin ?? null,
     allocation: { cpu: a.cpuCores, memory: a.memoryMaxBytes, disk: a.diskQuotaBytes, gpu: a.gpuAccess, tasks: a.tasksMax },
     sources: { cpu: eff.sources.cpuCores, memory: eff.sources.memoryMaxBytes, disk: eff.sources.diskQuotaBytes, gpu: eff.sources.gpuAccess, tasks: eff.sources.tasksMax },
-    slice: { exists: state !== null, limits: state ? { ...state.limits } : null, memoryCurrent: state?.memoryCurrentBytes ?? null },
+    slice: {
+      exists: state !== null,
+      limits: state ? { ...state.limits } : null,
+      memoryCurrent: state?.memoryCurrentBytes ?? null,
+      cpuUsageNsec: state?.cpuUsageNsec ?? null,
+      tasks: state?.tasksCurrent ?? null,
+    },
   };
 }

@@ -66,6 +66,9 @@ export interface Store {
 export interface SliceState extends SliceObservation {
   /** Properties currently in force, as systemd reports them. */
   readonly limits: Partial<SliceLimits>;
+  /** Live usage; null where the kernel does not account it (no controller). */
+  readonly cpuUsageNsec?: number | null;
+  readonly tasksCurrent?: number | null;
 }
 
 /** Where limits are enforced: systemd user slices, or nothing (record-only hosts). */

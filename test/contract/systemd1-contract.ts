@@ -64,8 +64,10 @@ export const SYSTEMD1_CONTRACT: { name: string; run: (ctx: ContractContext) => P
         expect(p.type === 't', `${k} has type t, got ${p.type}`);
         expect(String(p.value) === String(v), `${k} reads back ${v}, got ${String(p.value)}`);
       }
-      const cur = await sliceProp(ctx, path, 'MemoryCurrent');
-      expect(cur.type === 't', 'MemoryCurrent has type t');
+      for (const usage of ['MemoryCurrent', 'CPUUsageNSec', 'TasksCurrent']) {
+        const cur = await sliceProp(ctx, path, usage);
+        expect(cur.type === 't', `${usage} has type t, got ${cur.type}`);
+      }
     },
   },
   {

@@ -36,7 +36,7 @@ export async function startFakeSystemd(address: string): Promise<FakeSystemd> {
   const units = new Map<string, FakeUnit>();
   const calls: FakeSystemd['calls'] = [];
   let failSets = 0;
-  const newUnit = (): FakeUnit => ({ props: { CPUQuotaPerSecUSec: U64_MAX, MemoryMax: U64_MAX, MemoryHigh: U64_MAX, TasksMax: U64_MAX, MemoryCurrent: U64_MAX } });
+  const newUnit = (): FakeUnit => ({ props: { CPUQuotaPerSecUSec: U64_MAX, MemoryMax: U64_MAX, MemoryHigh: U64_MAX, TasksMax: U64_MAX, MemoryCurrent: U64_MAX, CPUUsageNSec: U64_MAX, TasksCurrent: U64_MAX } });
   const emitUnitNew = (name: string): void => bus.send(Message.newSignal(ROOT, MANAGER, 'UnitNew', 'so', [name, unitPath(name)]));
   const err = (msg: Message, name: string, text: string): boolean => {
     bus.send(Message.newError(msg as unknown as string, name, text));

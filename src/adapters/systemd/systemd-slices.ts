@@ -45,12 +45,15 @@ export class SystemdSliceManager implements SliceManager {
       return v.value;
     };
     try {
-      const names = [...LIMIT_KEYS, 'MemoryCurrent'] as const;
+      const names = [...LIMIT_KEYS, 'MemoryCurrent', 'CPUUsageNSec', 'TasksCurrent'] as const;
       const values = await Promise.all(names.map((n) => get('org.freedesktop.systemd1.Slice', n)));
       const limits: Partial<Record<keyof SliceLimits, U64>> = {};
       LIMIT_KEYS.forEach((k, i) => (limits[k] = fromU64(values[i])));
-      const current = fromU64(values[LIMIT_KEYS.length]);
-      return { limits, memoryCurrentBytes: current === UNLIMITED ? null : current, memoryMaxBytes: limits.MemoryMax ?? null };
+      const [memory, cpu, tasks] = values.slice(LIMIT_KEYS.length).map((v) => {
+        const n = fromU64(v);
+        return n === UNLIMITED ? null : n;
+      });
+      return { limits, memoryCurrentBytes: memory, memoryMaxBytes: limits.MemoryMax ?? null, cpuUsageNsec: cpu, tasksCurrent: tasks };
     } catch (e) {
       throw backendError(`reading ${userSliceName(uid)}`, e);
     }

@@ -1,4 +1,4 @@
-// Pure: command-line values to the a{sv} dictionaries of Manager1 (limits and filters).
+// Pure: command-line values to the a{sv} dictionaries of Manager1 (limits, filters, user options).
 
 import { Variant } from 'dbus-next';
 import { UsageError } from './errors';
@@ -32,13 +32,19 @@ export function parseCount(s: string, flag: string): bigint {
  * At least one key is required.
  */
 export function encodeLimits(o: LimitOptions): Record<string, Variant> {
+  const out = limitVariants(o);
+  if (Object.keys(out).length === 0) throw new UsageError('give at least one of --cpu, --memory, --disk, --gpu/--no-gpu, --tasks');
+  return out;
+}
+
+/** The limit keys given, possibly none. */
+function limitVariants(o: LimitOptions): Record<string, Variant> {
   const out: Record<string, Variant> = {};
   if (o.cpu !== undefined) out.cpu = new Variant('d', parseCores(o.cpu));
   if (o.memory !== undefined) out.memory = new Variant('s', o.memory);
   if (o.disk !== undefined) out.disk = new Variant('s', o.disk);
   if (o.gpu !== undefined) out.gpu = new Variant('b', o.gpu);
   if (o.tasks !== undefined) out.tasks = new Variant('t', parseCount(o.tasks, '--tasks'));
-  if (Object.keys(out).length === 0) throw new UsageError('give at least one of --cpu, --memory, --disk, --gpu/--no-gpu, --tasks');
   return out;
 }
 
@@ -61,5 +67,31 @@ export function encodeAuditFilter(o: { user?: string; limit?: string }): Record<
     if (n < 1n || n > 0xffffffffn) throw new UsageError(`--limit: ${o.limit} is out of range (1..4294967295)`);
     out.limit = new Variant('u', Number(n));
   }
+  return out;
+}
+
+/** The options `user add` takes, as commander hands them over (the password is read separately). */
+export interface CreateUserOptions extends LimitOptions {
+  shell?: string;
+}
+
+/**
+ * CreateUser options: "password" s (only when one was read; without it the account stays
+ * locked), "shell" s, "limits" a{sv} (only when a limit option was given; keys as in SetLimits).
+ */
+export function encodeCreateOptions(o: CreateUserOptions, password: string | null): Record<string, Variant> {
+  const out: Record<string, Variant> = {};
+  if (password !== null) out.password = new Variant('s', password);
+  if (o.shell !== undefined) out.shell = new Variant('s', o.shell);
+  const limits = limitVariants(o);
+  if (Object.keys(limits).length > 0) out.limits = new Variant('a{sv}', limits);
+  return out;
+}
+
+/** DeleteUser options: "force" b, "remove_home" b (sent only when set). */
+export function encodeDeleteOptions(o: { force?: boolean; removeHome?: boolean }): Record<string, Variant> {
+  const out: Record<string, Variant> = {};
+  if (o.force) out.force = new Variant('b', true);
+  if (o.removeHome) out.remove_home = new Variant('b', true);
   return out;
 }

@@ -16,8 +16,18 @@ export class UsageError extends Error {
   }
 }
 
+/** The user pressed Ctrl-C at a prompt: exit 130, as a shell reports SIGINT. */
+export class Interrupted extends Error {
+  readonly exitCode = 130;
+
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
 /** What diycloudctl prints on stderr and exits with for `e`. */
 export function describeFailure(e: unknown): { message: string; exitCode: number } {
-  if (e instanceof ManagerCallError || e instanceof UsageError) return { message: e.message, exitCode: e.exitCode };
+  if (e instanceof ManagerCallError || e instanceof UsageError || e instanceof Interrupted) return { message: e.message, exitCode: e.exitCode };
   return { message: e instanceof Error ? e.message : String(e), exitCode: ERROR_CATALOGUE.Failed.exitCode };
 }

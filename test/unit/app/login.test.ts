@@ -87,7 +87,7 @@ describe('getUser', () => {
     await openSession(d, { user: 'alice', service: 'sshd', tty: '', rhost: '' });
     const v = await getUser(d, 'alice');
     expect(v).toMatchObject({ name: 'alice', uid: 1000, managed: true, inDatabase: true, allocation: { cpu: 2, memory: 2048 * M }, sources: { cpu: 'user', memory: 'default' } });
-    expect(v.slice).toEqual({ exists: true, limits: { CPUQuotaPerSecUSec: 2_000_000, MemoryMax: 2048 * M, MemoryHigh: 'infinity' }, memoryCurrent: null });
+    expect(v.slice).toEqual({ exists: true, limits: { CPUQuotaPerSecUSec: 2_000_000, MemoryMax: 2048 * M, MemoryHigh: 'infinity' }, memoryCurrent: null, cpuUsageNsec: null, tasks: null });
   });
 });
 

@@ -7,7 +7,7 @@ import { encodeLimits, type LimitOptions } from '../encode';
 import { renderLimits, renderProfiles } from '../views';
 
 /** --cpu, --memory, --disk, --gpu/--no-gpu, --tasks (limits set and profile set). */
-function addLimitOptions(cmd: Command): Command {
+export function addLimitOptions(cmd: Command): Command {
   return cmd
     .option('--cpu <cores>', 'CPU cores (e.g. 2 or 0.5)')
     .option('--memory <size>', 'memory (e.g. 4G, 512M)')

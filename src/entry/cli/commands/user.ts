@@ -1,10 +1,12 @@
-// diycloudctl user …: list, show, enable, disable, role, adopt, email.
+// diycloudctl user …: list, show, add, del, enable, disable, role, adopt, email.
 
 import { Option, type Command } from 'commander';
 import { Variant } from 'dbus-next';
 import type { UserView } from '../../../app/get-user';
 import { act, callJson, callVoid, emit } from '../action';
-import { encodeUserFilter } from '../encode';
+import { encodeCreateOptions, encodeDeleteOptions, encodeUserFilter, type CreateUserOptions } from '../encode';
+import { obtainPassword, processPasswordIo } from '../password';
+import { addLimitOptions } from './limits';
 import { renderUser, renderUserList } from '../views';
 
 export function addUserCommands(program: Command): void {
@@ -15,6 +17,8 @@ export function addUserCommands(program: Command): void {
 Examples:
   diycloudctl user list --role student --enabled
   diycloudctl user show alice
+  diycloudctl user add carol --email carol@example.org --role student
+  diycloudctl user del carol --remove-home
   diycloudctl user adopt alice --role staff
   diycloudctl user disable bob --terminate`);
 
@@ -49,6 +53,55 @@ Examples:
         const u = await callJson<UserView>(ctx, 'GetUser', 's', [name]);
         emit(ctx, u, () => renderUser(u, ctx.color));
       }),
+    );
+
+  const add = user
+    .command('add')
+    .argument('<name>', 'the new user name')
+    .description('create a Unix account (home directory, user group, a UID never used before) managed by diycloud; prints its UID')
+    .option('--email <email>', 'e-mail address', '')
+    .option('--role <role>', 'role to give', 'user')
+    .option('--shell <path>', 'login shell, one of [Accounts] Shells (default: the first of them)')
+    .option('--password-stdin', 'read the password from the first line of stdin');
+  addLimitOptions(add)
+    .addHelpText('after', `
+Examples:
+  diycloudctl user add carol                                  asks for the password twice (on a terminal)
+  diycloudctl user add carol --email carol@example.org --role student
+  printf '%s\\n' "$PW" | diycloudctl user add dave --password-stdin
+  diycloudctl user add erin --shell /bin/sh --cpu 2 --memory 8G --gpu
+  diycloudctl user add frank < /dev/null                      no password: the account stays locked
+
+The password is never taken from the command line. With --password-stdin it is the first line of
+stdin; otherwise, when stdin is a terminal, it is asked for twice without echo; otherwise the
+account is created without one (locked; a note says so on stderr unless --quiet). Limit options
+set the user's own limits, as limits set does. Prints the new UID ({"uid":N} with --json).`)
+    .action(
+      act(async (ctx, name: string, opts: CreateUserOptions & { email: string; role: string; passwordStdin?: boolean }) => {
+        encodeCreateOptions(opts, null); // a bad limit option is a usage error before any prompt
+        const password = await obtainPassword(opts, processPasswordIo());
+        if (password === null && !ctx.quiet) {
+          process.stderr.write(`diycloudctl: no password given (stdin is not a terminal and no --password-stdin): the account of ${name} stays locked until a password is set\n`);
+        }
+        const c = await ctx.client();
+        const [uid] = await c.call('CreateUser', 'sssa{sv}', [name, opts.email, opts.role, encodeCreateOptions(opts, password)], { interactive: await ctx.interactive() });
+        emit(ctx, { uid: Number(uid) }, () => `${Number(uid)}\n`);
+      }),
+    );
+
+  user
+    .command('del')
+    .argument('<name>', 'a user diycloud manages')
+    .option('--force', 'end the running sessions first (without it, a user with sessions is refused: exit 10)')
+    .option('--remove-home', 'also remove the home directory')
+    .description('delete a managed user: the Unix account, its database rows and its limits (the audit log stays)')
+    .addHelpText('after', `
+Examples:
+  diycloudctl user del carol
+  diycloudctl user del carol --remove-home
+  diycloudctl user del dave --force --remove-home     also ends dave's sessions`)
+    .action(
+      act(async (ctx, name: string, opts: { force?: boolean; removeHome?: boolean }) => callVoid(ctx, 'DeleteUser', 'sa{sv}', [name, encodeDeleteOptions(opts)])),
     );
 
   user
