@@ -41,7 +41,7 @@ fi
 
 # 2. every required source, reported all at once
 missing=()
-for f in dist/entry/daemon.js dist/pam-hook package.json schema pam/pam-configs/diycloud \
+for f in dist/entry/daemon.js dist/pam-hook dist/pam-verify pam/diycloud.pam package.json schema pam/pam-configs/diycloud \
          systemd/diycloudd.service dbus/org.diycloud.Manager1.conf \
          dbus/org.diycloud.Manager1.xml packaging/diycloud.conf; do
   [ -e "$SRC/$f" ] || missing+=("$f")
@@ -84,6 +84,9 @@ wrapper() { # wrapper DEST JSFILE
 wrapper "$PREFIX/sbin/diycloudd" daemon.js
 if [ -f "$SRC/dist/entry/cli.js" ]; then wrapper "$PREFIX/bin/diycloudctl" cli.js; fi
 install -D -m 0755 "$SRC/dist/pam-hook" "$D$PREFIX/libexec/diycloud/pam-hook"
+install -D -m 0755 "$SRC/dist/pam-verify" "$D$PREFIX/libexec/diycloud/pam-verify"
+# PAM service "diycloud": how SetPassword checks a user's current password (never overwritten).
+[ -e "$D/etc/pam.d/diycloud" ] || install -D -m 0644 "$SRC/pam/diycloud.pam" "$D/etc/pam.d/diycloud"
 
 # 6. system integration files
 install -D -m 0644 "$SRC/systemd/diycloudd.service" "$D$PREFIX/lib/systemd/system/diycloudd.service"

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=(dbus dbus-bin systemd sqlite3 passwd util-linux ca-certificates g++ make python3 gcc libsystemd-dev)
+want=(dbus dbus-bin systemd sqlite3 passwd util-linux ca-certificates g++ make python3 gcc libsystemd-dev libpam0g-dev)
 if [[ ${1:-} == --test ]]; then
   want+=(mmdebstrap systemd-container qemu-system-x86 e2fsprogs openssh-client debian-archive-keyring tar coreutils iproute2)
 fi

@@ -3,7 +3,7 @@
 import type { AllocationBounds } from '../core/allocation';
 import type { Config } from '../core/config';
 import type { GpuInventory } from '../core/gpu';
-import type { AccountAdmin, AccountDb, AdminStore, Authorizer, Clock, Events, Logger, Scheduler, SessionAdmin, SliceManager, Store } from '../core/ports';
+import type { AccountAdmin, AccountDb, AdminStore, Authorizer, Clock, Events, Logger, PasswordVerifier, Scheduler, SessionAdmin, SliceManager, Store } from '../core/ports';
 import type { KeyedQueue } from './keyed-queue';
 
 export interface AppDeps {
@@ -15,6 +15,7 @@ export interface AppDeps {
   readonly accountAdmin: AccountAdmin;
   readonly sessions: SessionAdmin;
   readonly events: Events;
+  readonly passwords: PasswordVerifier;
   /** The GPU inventory, read afresh. */
   readonly gpus: () => GpuInventory;
   readonly slices: SliceManager;

@@ -50,6 +50,7 @@ const schema = z
         Useradd: z.string().startsWith('/', 'must be an absolute path').default('/usr/sbin/useradd'),
         Userdel: z.string().startsWith('/', 'must be an absolute path').default('/usr/sbin/userdel'),
         Chpasswd: z.string().startsWith('/', 'must be an absolute path').default('/usr/sbin/chpasswd'),
+        PamVerify: z.string().startsWith('/', 'must be an absolute path').default('/usr/libexec/diycloud/pam-verify'),
       })
       .strict()
       .default({}),
@@ -67,7 +68,7 @@ export interface Config {
   readonly hook: { readonly failureMode: 'open' | 'closed'; readonly timeoutMs: number; readonly busAddress: string; readonly runtimeDirectory: string };
   readonly backend: { readonly slices: 'auto' | 'systemd' | 'none'; readonly databasePath: string };
   /** User creation: allowed shells (the first is the default), home mode, and the tools' paths. */
-  readonly accounts: { readonly shells: string[]; readonly homeMode: string; readonly useradd: string; readonly userdel: string; readonly chpasswd: string };
+  readonly accounts: { readonly shells: string[]; readonly homeMode: string; readonly useradd: string; readonly userdel: string; readonly chpasswd: string; readonly pamVerify: string };
 }
 
 /**
@@ -103,7 +104,7 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
     uidMax,
     hook: { failureMode: c.Hook.FailureMode, timeoutMs: Math.round(c.Hook.TimeoutSec * 1000), busAddress: c.Hook.BusAddress, runtimeDirectory: c.Hook.RuntimeDirectory },
     backend: { slices: c.Backend.Slices, databasePath: c.Backend.Database },
-    accounts: { shells: c.Accounts.Shells.split(' '), homeMode: c.Accounts.HomeMode.padStart(4, '0'), useradd: c.Accounts.Useradd, userdel: c.Accounts.Userdel, chpasswd: c.Accounts.Chpasswd },
+    accounts: { shells: c.Accounts.Shells.split(' '), homeMode: c.Accounts.HomeMode.padStart(4, '0'), useradd: c.Accounts.Useradd, userdel: c.Accounts.Userdel, chpasswd: c.Accounts.Chpasswd, pamVerify: c.Accounts.PamVerify },
   };
   if (cfg.defaults.cpuCores < cfg.floor.minCpuCores || cfg.defaults.memoryMaxBytes < cfg.floor.minMemoryBytes) {
     throw new DiycloudError('InvalidArgument', `${source}: [Defaults] CPU and Memory must not be below [Limits] MinCPU and MinMemory`);

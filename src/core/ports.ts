@@ -188,6 +188,11 @@ export interface AccountAdmin {
   deleteAccount(user: string, removeHome: boolean): Promise<void>;
 }
 
+/** Proves a user's current password (through PAM). */
+export interface PasswordVerifier {
+  verify(user: string, password: string): Promise<boolean>;
+}
+
 /** Signals to the bus. */
 export interface Events {
   emit(signal: 'UserAdded' | 'UserChanged' | 'UserRemoved', name: string, uid: number): void;

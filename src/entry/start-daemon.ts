@@ -25,6 +25,7 @@ import { PolkitAuthorizer } from '../adapters/polkit/polkit-authorizer';
 import { SHADOW_PATHS, ShadowAccountAdmin } from '../adapters/accounts/shadow-account-admin';
 import { LogindSessions } from '../adapters/systemd/logind-sessions';
 import { BusEvents } from '../adapters/dbus/bus-events';
+import { PamVerifier } from '../adapters/accounts/pam-verifier';
 import { discoverGpus, groupsFromEtcGroup } from '../adapters/gpu/devfs-gpus';
 import { pickSliceManager } from '../adapters/systemd/pick-slice-manager';
 
@@ -78,6 +79,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     accountAdmin: new ShadowAccountAdmin(log, { ...SHADOW_PATHS, useradd: config.accounts.useradd, userdel: config.accounts.userdel, chpasswd: config.accounts.chpasswd }),
     sessions: new LogindSessions(client, log),
     events: new BusEvents(bus),
+    passwords: new PamVerifier(config.accounts.pamVerify),
     gpus: () => discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))),
     slices,
     accounts: new GetentAccountDb({ clock }),

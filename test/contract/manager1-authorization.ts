@@ -34,6 +34,9 @@ export const ROWS: Record<string, Row> = {
   CreateUser: { need: 'org.diycloud.manage-users', args: (t) => ['sssa{sv}', t.target, '', 'user', '0'] },
   // a name diycloud does not manage: an authorized caller gets NoSuchUser, nothing is deleted
   DeleteUser: { need: 'org.diycloud.manage-users', args: () => ['sa{sv}', 'dcnotmanaged', '0'] },
+  // someone else's password (one's own needs the old password instead: tested separately); the
+  // target is not managed, so an authorized caller gets NoSuchUser and nothing changes
+  SetPassword: { need: 'org.diycloud.manage-users', args: () => ['sss', 'dcnotmanaged', 'new secret', ''] },
   SetEmail: { need: 'org.diycloud.manage-users', args: (t) => ['ss', t.target, 'target@example.org'] },
   SetEnabled: { need: 'org.diycloud.set-enabled', args: (t) => ['sba{sv}', t.target, 'true', '0'] },
   SetLimits: { need: 'org.diycloud.manage-limits', args: (t) => ['sa{sv}', t.target, '1', 'cpu', 'd', '0.5'] },

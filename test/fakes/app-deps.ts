@@ -82,6 +82,7 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     failNext,
     ended,
     events: { emitted, emit: (sig, name, uid) => void emitted.push(`${sig} ${name} ${uid}`) },
+    passwords: { verify: async (user: string, pw: string) => pw === `${user}-old` },
     gpus: () => ({ devices: [], nodes: [], accessGroups: [], enforceable: false, reason: 'no GPU device nodes found' }),
     grants,
     groupCalls,

@@ -6,7 +6,8 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startTestBus, type TestBus } from './lib/test-bus';
+import { REPO, startTestBus, type TestBus } from './lib/test-bus';
+import { busctl, MGR } from './lib/daemon-process';
 import { startDaemon, type DaemonProcess } from './lib/daemon-process';
 import { callDirect } from './lib/dbus-call';
 import { sql } from './lib/db';
@@ -25,7 +26,7 @@ describe.skipIf(!isRoot)('user accounts through the daemon (real shadow-utils)',
     made.push(n);
     return n;
   };
-  const conf = () => `[Users]\nUIDMin=3100\nUIDMax=3999\n[Backend]\nSlices=none\n[Accounts]\nUseradd=${dir}/useradd\nUserdel=${dir}/userdel\n`;
+  const conf = () => `[Users]\nUIDMin=3100\nUIDMax=3999\n[Backend]\nSlices=none\n[Accounts]\nUseradd=${dir}/useradd\nUserdel=${dir}/userdel\nPamVerify=${REPO}/dist/pam-verify\n`;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'diycloud-acct-'));
@@ -68,6 +69,23 @@ describe.skipIf(!isRoot)('user accounts through the daemon (real shadow-utils)',
     const r = await callDirect(bus.address, 'CreateUser', 'sssa{sv}', [n, '', 'user', { password: new (require('dbus-next').Variant)('s', 'correct horse battery') }]);
     expect(r.error).toBeUndefined();
     expect(spawnSync('/usr/bin/passwd', ['--status', n], { encoding: 'utf8' }).stdout.split(' ')[1]).toBe('P');
+  });
+
+  it('SetPassword: the user proves the old password through PAM; a wrong one changes nothing', async () => {
+    const n = name('pw');
+    const Variant = require('dbus-next').Variant;
+    const uid = (await callDirect(bus.address, 'CreateUser', 'sssa{sv}', [n, '', 'user', { password: new Variant('s', 'first pass 1') }])).body?.[0] as number;
+    const verify = (pw: string) => spawnSync(`${REPO}/dist/pam-verify`, ['--', n], { input: `${pw}\n` }).status;
+    expect(verify('first pass 1')).toBe(0);
+    const wrong = await busctl(bus.address, ['call', ...MGR, 'SetPassword', 'sss', n, 'second pass 2', 'not it'], { asUid: uid });
+    expect(wrong.stderr).toMatch(/the current password is wrong/);
+    expect(verify('first pass 1')).toBe(0);
+    const right = await busctl(bus.address, ['call', ...MGR, 'SetPassword', 'sss', n, 'second pass 2', 'first pass 1'], { asUid: uid });
+    expect(right.code, right.stderr).toBe(0);
+    expect(verify('second pass 2')).toBe(0);
+    expect(verify('first pass 1')).toBe(1);
+    expect((await callDirect(bus.address, 'SetPassword', 'sss', [n, 'third pass 3', ''])).error).toBeUndefined(); // root: no old one
+    expect(verify('third pass 3')).toBe(0);
   });
 
   it('50 concurrent CreateUser calls for one name make exactly one account, one row, one uid', async () => {

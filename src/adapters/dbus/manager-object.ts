@@ -9,6 +9,7 @@ import { adoptUser, listUsers, readUser, setEmail, setEnabled, setRole } from '.
 import { reconcile } from '../../app/reconcile';
 import { createUser } from '../../app/create-user';
 import { deleteUser } from '../../app/delete-user';
+import { setPassword } from '../../app/set-password';
 import { DiycloudError } from '../../core/errors';
 import type { VariantIn } from '../../core/limits-input';
 import type { CallContext, MethodDef, ObjectDef } from './router';
@@ -68,6 +69,7 @@ export function managerObject(deps: AppDeps, xml: string, version: string): Obje
         return [await createUser(deps, caller(ctx), user, email, role, { ...opts, limits: raw.limits?.value })];
       }),
       m('DeleteUser', 'sa{sv}', '', 'caller', async (ctx, [user, o]) => (await deleteUser(deps, caller(ctx), user, options(o, ['force', 'remove_home'], 'options')), [])),
+      m('SetPassword', 'sss', '', 'caller', async (ctx, [user, pw, old]) => (await setPassword(deps, caller(ctx), user, pw, old), [])),
       m('ListUsers', 'a{sv}', 's', 'caller', async (ctx, [f]) => json(await listUsers(deps, caller(ctx), options(f, ['role', 'enabled'], 'filter')))),
       m('AdoptUser', 'ss', '', 'caller', async (ctx, [user, role]) => (await adoptUser(deps, caller(ctx), user, role), [])),
       m('SetRole', 'ss', '', 'caller', async (ctx, [user, role]) => (await setRole(deps, caller(ctx), user, role), [])),

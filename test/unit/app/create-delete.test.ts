@@ -114,3 +114,21 @@ describe('deleteUser', () => {
     await expect(deleteUser(d, root, 'ghost', { force: 'yes' })).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 });
+
+describe('setPassword', () => {
+  it('root sets any managed password without the old one; a user must prove the old one; others need manage-users', async () => {
+    const { setPassword } = await import('../../../src/app/set-password');
+    const d = testDeps();
+    await createUser(d, root, 'bob', '', 'user', {});
+    await setPassword(d, root, 'bob', 'new one', '');
+    const bob = { busName: ':1.9', uid: 1000, pid: 9, interactive: false };
+    await expect(setPassword(d, bob, 'bob', 'mine', 'wrong')).rejects.toMatchObject({ code: 'PermissionDenied' });
+    await expect(setPassword(d, bob, 'bob', 'mine', '')).rejects.toMatchObject({ code: 'PermissionDenied' });
+    await setPassword(d, bob, 'bob', 'mine', 'bob-old');
+    await expect(setPassword(d, { ...bob, uid: 1001 }, 'bob', 'theirs', '')).rejects.toMatchObject({ code: 'PermissionDenied' });
+    await expect(setPassword(d, root, 'bob', 'a\nb', '')).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(setPassword(d, root, 'ghost', 'x', '')).rejects.toMatchObject({ code: 'NoSuchUser' });
+    expect(d.groupCalls.filter((c) => c.startsWith('chpasswd'))).toEqual(['chpasswd bob 7', 'chpasswd bob 4']);
+    expect(JSON.stringify(d.db.prepare('SELECT * FROM audit_log').all())).not.toMatch(/new one|mine|bob-old/);
+  });
+});

@@ -74,17 +74,17 @@ Examples:
 
 The password is never taken from the command line. With --password-stdin it is the first line of
 stdin; otherwise, when stdin is a terminal, it is asked for twice without echo; otherwise the
-account is created without one (locked; a note says so on stderr unless --quiet). Limit options
+account is created without one (locked; a note on stderr says so unless --quiet). Limit options
 set the user's own limits, as limits set does. Prints the new UID ({"uid":N} with --json).`)
     .action(
       act(async (ctx, name: string, opts: CreateUserOptions & { email: string; role: string; passwordStdin?: boolean }) => {
         encodeCreateOptions(opts, null); // a bad limit option is a usage error before any prompt
         const password = await obtainPassword(opts, processPasswordIo());
-        if (password === null && !ctx.quiet) {
-          process.stderr.write(`diycloudctl: no password given (stdin is not a terminal and no --password-stdin): the account of ${name} stays locked until a password is set\n`);
-        }
         const c = await ctx.client();
         const [uid] = await c.call('CreateUser', 'sssa{sv}', [name, opts.email, opts.role, encodeCreateOptions(opts, password)], { interactive: await ctx.interactive() });
+        if (password === null && !ctx.quiet) {
+          process.stderr.write(`diycloudctl: created ${name} without a password (stdin is not a terminal and no --password-stdin): the account stays locked until a password is set\n`);
+        }
         emit(ctx, { uid: Number(uid) }, () => `${Number(uid)}\n`);
       }),
     );
