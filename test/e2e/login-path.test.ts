@@ -218,6 +218,19 @@ describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
     expect(await e.journal('-u diycloudd -n 5')).toMatch(/start-up reconcile: \d+ user slices, [1-9]\d* changed, 0 reverted, 0 errors/);
   }, 120_000);
 
+  it('CreateUser, SetPassword and DeleteUser work under the hardened unit (diycloudctl)', async () => {
+    const add = await e.c.exec('printf "e2e pass 1\\n" | diycloudctl --json user add dcnew --role user --password-stdin', { allowFail: true });
+    expect(add.code, add.stderr + add.stdout).toBe(0);
+    const uid = (JSON.parse(add.stdout) as { uid: number }).uid;
+    expect((await e.c.exec('getent passwd dcnew')).stdout).toMatch(new RegExp(`^dcnew:x:${uid}:`));
+    expect((await e.c.exec('stat -c "%a %U" /home/dcnew')).stdout.trim()).toBe('700 dcnew');
+    expect((await e.c.exec('printf "e2e pass 1\\n" | /usr/libexec/diycloud/pam-verify -- dcnew; echo $?')).stdout.trim()).toBe('0');
+    const del = await e.c.exec('diycloudctl user del dcnew --remove-home', { allowFail: true });
+    expect(del.code, del.stderr).toBe(0);
+    expect((await e.c.exec('getent passwd dcnew', { allowFail: true })).code).not.toBe(0);
+    expect((await e.c.exec('test -e /home/dcnew', { allowFail: true })).code).not.toBe(0);
+  }, 60_000);
+
   it('bad user names over the bus get Error.InvalidArgument, and the daemon stays up', async () => {
     const pid = (await e.c.exec('systemctl show -p MainPID --value diycloudd')).stdout.trim();
     const bad = ['', 'A', '-x', '1abc', '123', 'a:b', 'a b', 'a'.repeat(40)];

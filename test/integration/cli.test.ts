@@ -2,6 +2,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { startTestBus, REPO, type TestBus } from './lib/test-bus';
 import { busctl, MGR, run, startDaemon, type DaemonProcess } from './lib/daemon-process';
 import { startFakeSystemd, type FakeSystemd } from '../fakes/fake-systemd1';
@@ -13,17 +16,17 @@ const G = 1024 ** 3;
 const M = 1024 ** 2;
 const isRoot = process.getuid?.() === 0;
 
-/** Runs diycloudctl on `address`, as root or (asUid) through setpriv. */
-function ctl(address: string, args: string[], opts: { asUid?: number } = {}) {
+/** Runs diycloudctl on `address`, as root or (asUid) through setpriv; stdin is /dev/null unless `input`. */
+function ctl(address: string, args: string[], opts: { asUid?: number; input?: string } = {}) {
   const argv = [CLI, '--bus-address', address, ...args];
   return opts.asUid === undefined
-    ? run(process.execPath, argv)
+    ? run(process.execPath, argv, { input: opts.input })
     : run('/usr/bin/setpriv', [`--reuid=${opts.asUid}`, `--regid=${opts.asUid}`, '--clear-groups', process.execPath, ...argv]);
 }
 
 describe('diycloudctl without a daemon', () => {
   it('usage errors exit 2 with "diycloudctl: …" on stderr, before anything is sent', async () => {
-    for (const args of [['bogus'], ['limits', 'set', 'alice'], ['limits', 'set', 'alice', '--cpu', 'abc'], ['user', 'list', '--enabled', '--disabled'], ['user', 'show'], ['audit', '--limit', '0'], ['--frobnicate', 'status']]) {
+    for (const args of [['bogus'], ['limits', 'set', 'alice'], ['limits', 'set', 'alice', '--cpu', 'abc'], ['user', 'list', '--enabled', '--disabled'], ['user', 'show'], ['audit', '--limit', '0'], ['--frobnicate', 'status'], ['user', 'add'], ['user', 'add', 'x', '--cpu', 'abc'], ['user', 'add', 'x', '--tasks', '-1'], ['user', 'del']]) {
       const r = await ctl('unix:path=/nonexistent/bus', args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/^diycloudctl: /);
@@ -34,13 +37,19 @@ describe('diycloudctl without a daemon', () => {
     const top = await ctl('x', ['--help']);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/Examples:/);
-    const commands = ['status', 'reconcile', 'user', 'user list', 'user show', 'user enable', 'user disable', 'user role', 'user adopt', 'user email', 'limits', 'limits show', 'limits set', 'limits reset', 'profile', 'profile list', 'profile set', 'audit'];
+    const commands = ['status', 'reconcile', 'user', 'user list', 'user show', 'user add', 'user del', 'user enable', 'user disable', 'user role', 'user adopt', 'user email', 'limits', 'limits show', 'limits set', 'limits reset', 'profile', 'profile list', 'profile set', 'audit'];
     for (const c of commands) {
       const r = await ctl('x', [...c.split(' '), '--help']);
       expect(r.code, c).toBe(0);
       expect(r.stdout, c).toMatch(/Examples?:\n {2}diycloudctl /);
     }
-    expect((await ctl('x', ['user', '--help'])).stdout).not.toMatch(/\b(add|del|passwd)\b/);
+    const userHelp = (await ctl('x', ['user', '--help'])).stdout;
+    expect(userHelp).toMatch(/^ {2}add \[options\] <name>/m);
+    expect(userHelp).toMatch(/^ {2}del \[options\] <name>/m);
+    expect(userHelp).toMatch(/\bpasswd\b/);
+    const add = (await ctl('x', ['user', 'add', '--help'])).stdout;
+    for (const o of ['--email', '--role', '--shell', '--password-stdin', '--cpu', '--memory', '--disk', '--no-gpu', '--tasks']) expect(add, o).toContain(o);
+    expect(add).not.toMatch(/--password[ =<]/); // never a password on the command line
   });
   it('an unreachable bus exits 69', async () => {
     const r = await ctl('unix:path=/nonexistent/bus', ['status']);
@@ -222,5 +231,92 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
     const r = await ctl(bus.address, ['limits', 'set', alice.name, '--cpu', '1'], { asUid: 65534 });
     expect([4, 5]).toContain(r.code);
     expect(r.stderr).toMatch(/^diycloudctl: /);
+  });
+});
+
+describe.skipIf(!isRoot)('diycloudctl user add / user del against diycloudd (real shadow-utils)', () => {
+  let bus: TestBus;
+  let d: DaemonProcess;
+  const tag = randomBytes(3).toString('hex');
+  const made: string[] = [];
+  const name = (s: string) => {
+    const n = `dcc${tag}${s}`;
+    made.push(n);
+    return n;
+  };
+  const getent = (n: string) => spawnSync('/usr/bin/getent', ['passwd', n], { encoding: 'utf8' }).stdout.trim();
+  const passwdStatus = (n: string) => spawnSync('/usr/bin/passwd', ['--status', n], { encoding: 'utf8' }).stdout.split(' ')[1];
+  const c = (args: string[], input?: string) => ctl(bus.address, args, { input });
+
+  beforeAll(async () => {
+    bus = await startTestBus();
+    d = await startDaemon(bus.address, '[Users]\nUIDMin=3500\nUIDMax=3599\n[Backend]\nSlices=none\n');
+  });
+  afterAll(async () => {
+    await d?.stop();
+    await bus?.stop();
+    for (const n of made) spawnSync('/usr/sbin/userdel', ['--remove', '--', n], { stdio: 'ignore' });
+  });
+
+  it('user add creates a real account and prints its UID; without a terminal or --password-stdin it stays locked, and says so', async () => {
+    const n = name('a');
+    const r = await c(['user', 'add', n, '--email', `${n}@example.org`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^\d+\n$/);
+    const uid = Number(r.stdout);
+    expect(uid).toBeGreaterThanOrEqual(3500);
+    expect(uid).toBeLessThanOrEqual(3599);
+    expect(r.stderr).toMatch(/^diycloudctl: created .* without a password .*stays locked/);
+    expect(getent(n)).toMatch(new RegExp(`^${n}:x:${uid}:\\d+::/home/${n}:/bin/bash$`));
+    expect(passwdStatus(n)).toBe('L');
+    const shown = await c(['--json', 'user', 'show', n]);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ name: n, uid, role: 'user', email: `${n}@example.org`, inDatabase: true });
+  });
+
+  it('--password-stdin sets the password; --json prints {"uid":N}; -q drops the note; shell and limits are passed', async () => {
+    const n = name('p');
+    const r = await c(['-q', '--json', 'user', 'add', n, '--password-stdin', '--shell', '/bin/sh', '--cpu', '0.5', '--memory', '1G'], 'correct horse battery\nignored\n');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const { uid } = JSON.parse(r.stdout) as { uid: number };
+    expect(uid).toBeGreaterThanOrEqual(3500);
+    expect(getent(n)).toMatch(new RegExp(`^${n}:x:${uid}:.*:/bin/sh$`));
+    expect(passwdStatus(n)).toBe('P');
+    const shown = JSON.parse((await c(['--json', 'user', 'show', n])).stdout);
+    expect(shown).toMatchObject({ allocation: { cpu: 0.5, memory: G }, sources: { cpu: 'user', memory: 'user' } });
+    const quiet = await c(['-q', 'user', 'add', name('q')]);
+    expect(quiet).toMatchObject({ code: 0, stderr: '' });
+    // root sets a new password without the old one; it reaches the shadow database
+    const pw = await c(['user', 'passwd', n, '--password-stdin'], 'another horse\n');
+    expect(pw).toMatchObject({ code: 0, stderr: '' });
+    expect(spawnSync(`${REPO}/dist/pam-verify`, ['--', n], { input: 'another horse\n' }).status).toBe(0);
+    expect((await c(['user', 'passwd', n])).code).toBe(2); // no terminal and no --password-stdin
+  });
+
+  it('user add of an existing user exits 6 (UserExists), of root 7 (NameReserved); a shell outside [Accounts] Shells 2', async () => {
+    const n = made[0];
+    const again = await c(['user', 'add', n]);
+    expect(again.code).toBe(6);
+    expect(again.stderr).toMatch(/^diycloudctl: .*already exists/);
+    expect(again.stdout).toBe('');
+    const root = await c(['user', 'add', 'root']);
+    expect(root.code).toBe(7);
+    expect(root.stderr).toMatch(/^diycloudctl: .*reserved/);
+    expect((await c(['-q', 'user', 'add', name('s'), '--shell', '/bin/zsh-nonexistent'])).code).toBe(2);
+    expect(getent(made[made.length - 1])).toBe('');
+  });
+
+  it('user del removes the account, its row and (--remove-home) its home; an unmanaged name exits 3', async () => {
+    const n = made[0];
+    const r = await c(['user', 'del', n, '--remove-home']);
+    expect(r).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(getent(n)).toBe('');
+    expect(existsSync(`/home/${n}`)).toBe(false);
+    expect((await c(['user', 'show', n])).code).toBe(3);
+    expect(await c(['--json', 'user', 'del', made[1]])).toMatchObject({ code: 0, stdout: '{"ok":true}\n' });
+    const unmanaged = await c(['user', 'del', n]);
+    expect(unmanaged.code).toBe(3);
+    expect(unmanaged.stderr).toMatch(/^diycloudctl: user ".*" is not managed by diycloud/);
+    expect((await c(['user', 'del', 'root'])).code).toBe(3);
   });
 });

@@ -35,6 +35,8 @@ export class SqliteAdminStore implements AdminStore {
       this.db.transaction(() => {
         const id = this.db.prepare('INSERT INTO users (username, uid, role, email, created_at) VALUES (?, ?, ?, ?, ?)').run(u.name, u.uid, u.role, u.email, at).lastInsertRowid;
         this.db.prepare('INSERT INTO resource_allocations (user_id) VALUES (?)').run(id);
+        // Adopted UIDs count as allocated too, so a deleted user's UID is never handed out again.
+        this.db.prepare('INSERT OR IGNORE INTO uid_allocations (uid, username, allocated_at) VALUES (?, ?, ?)').run(u.uid, u.name, at);
       })();
     } catch (e) {
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new DiycloudError('UserExists', `user "${u.name}" (uid ${u.uid}) is already managed by diycloud`, { cause: e });

@@ -1,7 +1,7 @@
 // Unit: diycloudctl's command-line values to Manager1's a{sv} dictionaries.
 import { describe, expect, it } from 'vitest';
 import { Variant } from 'dbus-next';
-import { encodeAuditFilter, encodeLimits, encodeUserFilter, parseCores } from '../../../src/entry/cli/encode';
+import { encodeAuditFilter, encodeCreateOptions, encodeDeleteOptions, encodeLimits, encodeUserFilter, parseCores } from '../../../src/entry/cli/encode';
 import { UsageError } from '../../../src/entry/cli/errors';
 
 const sig = (d: Record<string, Variant>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, [v.signature, v.value]]));
@@ -44,5 +44,30 @@ describe('filters', () => {
   it('GetAuditLog: user s, limit u in 1..2^32-1', () => {
     expect(sig(encodeAuditFilter({ user: 'alice', limit: '20' }))).toEqual({ user: ['s', 'alice'], limit: ['u', 20] });
     for (const bad of ['0', '-3', 'ten', '4294967296']) expect(() => encodeAuditFilter({ limit: bad }), bad).toThrow(UsageError);
+  });
+});
+
+describe('user add / user del options', () => {
+  const nested = (d: Record<string, Variant>) =>
+    Object.fromEntries(Object.entries(d).map(([k, v]) => [k, [v.signature, v.signature === 'a{sv}' ? sig(v.value as Record<string, Variant>) : v.value]]));
+  it('CreateUser: nothing given is an empty dictionary (default shell, role limits, no password)', () => {
+    expect(encodeCreateOptions({}, null)).toEqual({});
+  });
+  it('CreateUser: password s only when one was read, shell s, limits a{sv} with SetLimits keys', () => {
+    expect(nested(encodeCreateOptions({ shell: '/bin/sh', cpu: '2', memory: '4G', disk: '20G', gpu: false, tasks: '300' }, 'pw'))).toEqual({
+      password: ['s', 'pw'],
+      shell: ['s', '/bin/sh'],
+      limits: ['a{sv}', { cpu: ['d', 2], memory: ['s', '4G'], disk: ['s', '20G'], gpu: ['b', false], tasks: ['t', 300n] }],
+    });
+    expect(nested(encodeCreateOptions({ gpu: true }, null))).toEqual({ limits: ['a{sv}', { gpu: ['b', true] }] });
+  });
+  it('CreateUser: bad limit options are usage errors', () => {
+    expect(() => encodeCreateOptions({ cpu: 'lots' }, null)).toThrow(UsageError);
+    expect(() => encodeCreateOptions({ tasks: '-1' }, null)).toThrow(UsageError);
+  });
+  it('DeleteUser: force b and remove_home b, sent only when set', () => {
+    expect(encodeDeleteOptions({})).toEqual({});
+    expect(sig(encodeDeleteOptions({ force: true, removeHome: true }))).toEqual({ force: ['b', true], remove_home: ['b', true] });
+    expect(sig(encodeDeleteOptions({ removeHome: true }))).toEqual({ remove_home: ['b', true] });
   });
 });

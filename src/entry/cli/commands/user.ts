@@ -5,7 +5,9 @@ import { Variant } from 'dbus-next';
 import type { UserView } from '../../../app/get-user';
 import { act, callJson, callVoid, emit } from '../action';
 import { encodeCreateOptions, encodeDeleteOptions, encodeUserFilter, type CreateUserOptions } from '../encode';
+import { userInfo } from 'node:os';
 import { obtainPassword, processPasswordIo } from '../password';
+import { UsageError } from '../errors';
 import { addLimitOptions } from './limits';
 import { renderUser, renderUserList } from '../views';
 
@@ -102,6 +104,30 @@ Examples:
   diycloudctl user del dave --force --remove-home     also ends dave's sessions`)
     .action(
       act(async (ctx, name: string, opts: { force?: boolean; removeHome?: boolean }) => callVoid(ctx, 'DeleteUser', 'sa{sv}', [name, encodeDeleteOptions(opts)])),
+    );
+
+  user
+    .command('passwd')
+    .argument('<name>', 'a user diycloud manages')
+    .option('--password-stdin', 'read the new password from the first line of stdin (administrators)')
+    .description("set a user's password: administrators directly, a user by giving the current password")
+    .addHelpText('after', `
+Examples:
+  diycloudctl user passwd alice                      as root or an admin: asks for the new password twice
+  printf '%s\\n' "$PW" | diycloudctl user passwd alice --password-stdin
+  diycloudctl user passwd "$USER"                    your own: asks for the current password first
+
+The password is never taken from the command line. Changing your own password needs a terminal.`)
+    .action(
+      act(async (ctx, name: string, opts: { passwordStdin?: boolean }) => {
+        const io = processPasswordIo();
+        const own = process.getuid?.() !== 0 && userInfo().username === name;
+        if (own && !io.stdinIsTty) throw new UsageError('changing your own password needs a terminal (the current password is asked for)');
+        const old = own ? await io.prompt('Current password: ') : '';
+        const password = await obtainPassword(opts, io);
+        if (password === null) throw new UsageError('no password given: run on a terminal, or use --password-stdin');
+        await callVoid(ctx, 'SetPassword', 'sss', [name, password, old]);
+      }),
     );
 
   user
