@@ -155,7 +155,8 @@ describe.skipIf(!isRoot)('diycloudd on a real dbus-daemon', () => {
   });
 
   it('typed errors carry their catalogue names (a megabyte name included)', async () => {
-    expect(await callDirect(bus.address, 'GetUser', 's', ['a'.repeat(1 << 20)])).toMatchObject({ error: 'org.diycloud.Manager1.Error.InvalidArgument' });
+    expect(await callDirect(bus.address, 'GetUser', 's', ['a'.repeat(1 << 20)])).toMatchObject({ error: 'org.diycloud.Manager1.Error.InvalidArgument', message: 'request too large (more than 65536 bytes of arguments)' });
+    expect(await callDirect(bus.address, 'GetUser', 's', ['a'.repeat(100)])).toMatchObject({ error: 'org.diycloud.Manager1.Error.InvalidArgument', message: expect.stringMatching(/at most 32 characters/) });
     expect(await callDirect(bus.address, 'OpenSession', 'ssss', ['Bad', 'sshd', '', ''])).toMatchObject({ error: 'org.diycloud.Manager1.Error.InvalidArgument' });
     expect(await callDirect(bus.address, 'GetUser', 's', ['nosuchuserdc'])).toMatchObject({ error: 'org.diycloud.Manager1.Error.NoSuchUser' });
     expect((await busctl(bus.address, ['get-property', ...MGR, 'Version'])).code).toBe(0);

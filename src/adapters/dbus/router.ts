@@ -38,6 +38,26 @@ export interface ObjectDef {
 }
 
 const NO_REPLY_EXPECTED = 0x1;
+/** No argument of ours is anywhere near this: a request this large is refused before any work. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** The payload size of a decoded body (strings by their UTF-8 length), stopping once over `limit`. */
+export function bodySize(v: unknown, limit = MAX_REQUEST_BYTES): number {
+  let total = 0;
+  const walk = (x: unknown): void => {
+    if (total > limit) return;
+    if (typeof x === 'string') total += Buffer.byteLength(x);
+    else if (Array.isArray(x)) x.forEach(walk);
+    else if (x !== null && typeof x === 'object') {
+      for (const [k, val] of Object.entries(x)) {
+        total += k.length;
+        walk(val);
+      }
+    } else total += 8;
+  };
+  walk(v);
+  return total;
+}
 const ALLOW_INTERACTIVE_AUTHORIZATION = 0x4;
 const DBUS_ERR = 'org.freedesktop.DBus.Error.';
 
@@ -120,6 +140,10 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
       }
       if ((msg.signature ?? '') !== m.inSig) {
         fail(msg, DBUS_ERR + 'InvalidArgs', `${m.name} takes (${m.inSig}), got (${msg.signature ?? ''})`);
+        return true;
+      }
+      if (bodySize(msg.body) > MAX_REQUEST_BYTES) {
+        fail(msg, 'org.diycloud.Manager1.Error.InvalidArgument', `request too large (more than ${MAX_REQUEST_BYTES} bytes of arguments)`);
         return true;
       }
       if (pending >= maxPending) {

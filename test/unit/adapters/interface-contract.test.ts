@@ -32,3 +32,12 @@ describe('org.diycloud.Manager1 implementation vs dbus/org.diycloud.Manager1.xml
     expect(xml.match(/<arg (?![^>]*name=)/g)).toBeNull();
   });
 });
+
+describe('request size', () => {
+  it('measures decoded bodies, strings by UTF-8 bytes, and stops early past the limit', async () => {
+    const { bodySize, MAX_REQUEST_BYTES } = await import('../../../src/adapters/dbus/router');
+    expect(bodySize(['ab', 'é'])).toBe(4);
+    expect(bodySize([{ key: { signature: 's', value: 'x' } }])).toBe('key'.length + 'signature'.length + 1 + 'value'.length + 1);
+    expect(bodySize(['a'.repeat(MAX_REQUEST_BYTES + 1)])).toBeGreaterThan(MAX_REQUEST_BYTES);
+  });
+});
