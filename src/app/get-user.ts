@@ -30,8 +30,8 @@ export async function getUser(deps: AppDeps, rawName: unknown): Promise<UserView
 }
 
 /** The view of a resolved user, given what the slice carries now and the role's profile. */
-export function userView(deps: AppDeps, u: ResolvedUser, state: SliceState | null, roleProfile: RawOverrides | null): UserView {
-  const { allocation: a, eff } = allocationFor(deps, u.uid, u.record, roleProfile);
+export function userView(deps: AppDeps, u: ResolvedUser, state: SliceState | null, roleProfile: RawOverrides | null, computed?: ReturnType<typeof allocationFor>): UserView {
+  const { allocation: a, eff } = computed ?? allocationFor(deps, u.uid, u.record, roleProfile);
   return {
     name: u.name,
     uid: u.uid,

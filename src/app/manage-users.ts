@@ -9,7 +9,7 @@ import { validateRole } from '../core/roles';
 import { validateUsername } from '../core/username';
 import { ACTIONS, authorize, authorizedChange, type Caller } from './authorize';
 import type { AppDeps } from './deps';
-import { enforceAllocation } from './enforce-allocation';
+import { allocationFor, enforceAllocation } from './enforce-allocation';
 import { getUser, userView, type UserView } from './get-user';
 import { resolveUser } from './resolve-user';
 
@@ -32,7 +32,15 @@ export async function listUsers(deps: AppDeps, caller: Caller, filter: { role?: 
   // A few slices at a time: a long listing must not queue up ahead of the logins' calls to systemd.
   const states = new Map<number, SliceState | null>();
   await forEachLimited(rows.filter((r) => live.has(r.uid)), 16, async (r) => void states.set(r.uid, await deps.slices.observe(r.uid)));
-  return rows.map((r) => userView(deps, { name: r.username, uid: r.uid, record: r }, states.get(r.uid) ?? null, profiles.get(r.role) ?? null));
+  // Most users share their role's allocation: compute each distinct (role, overrides) pair once.
+  const computed = new Map<string, ReturnType<typeof allocationFor>>();
+  return rows.map((r) => {
+    const profile = profiles.get(r.role) ?? null;
+    const key = `${r.role}\0${JSON.stringify(r.overrides)}`;
+    let c = computed.get(key);
+    if (!c) computed.set(key, (c = allocationFor(deps, r.uid, r, profile)));
+    return userView(deps, { name: r.username, uid: r.uid, record: r }, states.get(r.uid) ?? null, profile, c);
+  });
 }
 
 /** A managed (database) user by name, resolved now; NoSuchUser when diycloud does not manage it. */
