@@ -1,7 +1,8 @@
 // polkit end to end, in a real systemd container per Debian release with the REAL polkitd: install.sh puts
 // polkit/org.diycloud.policy and polkit/50-diycloud.rules in place; the polkit contract runs against polkitd,
 // then every introspected Manager1 method is called through busctl by root, a plain user, an operator and
-// an admin (runuser -u USER, outside any logind session, without interactive authorization).
+// an admin (runuser -u USER, outside any logind session, without interactive authorization), and once more
+// through diycloudctl (cli-authorization.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { bootContainer, buildRuntimeModules, e2eSkip, installDiycloud, type Cont
 import { MGR, q } from './lib/login-env';
 import { POLKIT_CONTRACT, WHO, type PolkitContractContext, type Subject, type Who } from '../contract/polkit-contract';
 import { runMatrix, ROWS } from '../contract/manager1-authorization';
+import { CLI_ROWS, runCliMatrix } from './cli-authorization';
 
 const skip = e2eSkip();
 const DISTS: Dist[] = ['bookworm', 'trixie'];
@@ -47,6 +49,11 @@ function connectAs(c: Container, who: Who): Promise<Subject> {
 describe.skipIf(skip).each(DISTS)('polkit with the real polkitd (%s)', (dist) => {
   let c: Container;
   const busctl = (args: string[], who?: Who) => c.exec(asWho(who, `busctl ${args.map(q).join(' ')}`), { allowFail: true });
+  const introspect = async (): Promise<string> => {
+    const intro = await busctl(['--json=short', 'call', 'org.diycloud.Manager1', '/org/diycloud/Manager1', 'org.freedesktop.DBus.Introspectable', 'Introspect'], 'plain');
+    expect(intro.code, intro.stderr).toBe(0);
+    return (JSON.parse(intro.stdout) as { data: [string] }).data[0];
+  };
 
   beforeAll(async () => {
     const work = mkdtempSync(join(tmpdir(), `diycloud-polkit-${dist}-`));
@@ -88,13 +95,22 @@ describe.skipIf(skip).each(DISTS)('polkit with the real polkitd (%s)', (dist) =>
 
   it('every introspected Manager1 method, called by root, plain, operator and admin, gets what the policy says', async () => {
     expect((await busctl(['call', ...MGR, 'AdoptUser', 'ss', TARGET, 'user'])).code).toBe(0);
-    const intro = await busctl(['--json=short', 'call', 'org.diycloud.Manager1', '/org/diycloud/Manager1', 'org.freedesktop.DBus.Introspectable', 'Introspect'], 'plain');
-    expect(intro.code, intro.stderr).toBe(0);
-    const xml = (JSON.parse(intro.stdout) as { data: [string] }).data[0];
-    const { problems, seen } = await runMatrix(xml, { target: TARGET }, (who, args) => busctl(args, who), WHO);
+    const { problems, seen } = await runMatrix(await introspect(), { target: TARGET }, (who, args) => busctl(args, who), WHO);
     console.log(`[${dist}] authorization matrix:\n  ${seen.join('\n  ')}`);
     expect(problems).toEqual([]);
     expect(seen.length).toBe(Object.keys(ROWS).length * WHO.length);
+  }, 300_000);
+
+  it('every introspected Manager1 method, through diycloudctl by root, plain, operator and admin, exits as the policy says', async () => {
+    const adopt = await busctl(['call', ...MGR, 'AdoptUser', 'ss', TARGET, 'user']);
+    expect(adopt.code === 0 || /already/.test(adopt.stderr), adopt.stderr).toBe(true);
+    const ctl = (who: Who, argv: string[], stdin?: string) =>
+      c.exec(asWho(who, `diycloudctl --no-ask-password ${argv.map(q).join(' ')}${stdin === undefined ? ' </dev/null' : ''}`), { allowFail: true, input: stdin, timeoutMs: 60_000 });
+    const { problems, seen } = await runCliMatrix(await introspect(), { target: TARGET }, ctl, WHO);
+    console.log(`[${dist}] diycloudctl authorization matrix:\n  ${seen.join('\n  ')}`);
+    expect(problems).toEqual([]);
+    const calls = Object.values(CLI_ROWS).reduce((n, r) => n + (typeof r === 'string' ? 0 : r.length), 0);
+    expect(seen.length).toBe(calls * WHO.length);
   }, 300_000);
 
   it('everyone may read their own record (GetUser needs no polkit action for oneself)', async () => {
