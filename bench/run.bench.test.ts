@@ -1,4 +1,4 @@
-// `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser), writes docs/benchmarks.md.
+// `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser, createuser), writes docs/benchmarks.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,11 +10,11 @@ import { runLoginOverhead } from './login-overhead';
 import { runThroughput } from './throughput';
 import { runHookBreakdown } from './hook-breakdown';
 import { makeLiveSlices, runReconcile } from './reconcile';
-import { runGetUser, runListUsers } from './mgmt';
+import { runCreateUser, runGetUser, runListUsers } from './mgmt';
 
 const env = process.env;
 const num = (k: string, d: number): number => (env[k] ? Number(env[k]) : d);
-const ONLY = new Set((env.BENCH_ONLY ?? 'login,throughput,reconcile,listusers,getuser').split(','));
+const ONLY = new Set((env.BENCH_ONLY ?? 'login,throughput,reconcile,listusers,getuser,createuser').split(','));
 const DIST = (env.BENCH_DIST ?? 'bookworm') as Dist;
 const OUT = env.BENCH_OUT ?? join(REPO_ROOT, 'docs', 'benchmarks.md');
 const DB_USERS = num('BENCH_DB_USERS', 10_000);
@@ -29,7 +29,7 @@ describe.skipIf(skip)(`diycloud benchmarks (${DIST})`, () => {
   let e: LoginEnv;
   const results: Results = { when: new Date().toISOString(), machine: describeHost(), dist: DIST, notes: [
     'The host is a shared VM: run-to-run spread is large (rerun before drawing conclusions from a single table); baselines are always from the same run.',
-    'BENCH_* environment variables scale each benchmark (see bench/run.bench.test.ts); BENCH_ONLY=login,throughput,reconcile,listusers,getuser picks some.',
+    'BENCH_* environment variables scale each benchmark (see bench/run.bench.test.ts); BENCH_ONLY=login,throughput,reconcile,listusers,getuser,createuser picks some.',
   ] };
   const write = (): void => {
     mkdirSync(dirname(OUT), { recursive: true });
@@ -108,5 +108,16 @@ COMMIT;`);
     const g = results.getUser;
     console.log('getuser', { sliceExists: g.sliceExists, ping: g.ping.lat, get: g.get.lat, noSlice: g.getNoSlice.lat, errors: g.get.firstErrors, cpuSec: g.cpuSec });
     expect(g.get.errors).toBe(0);
+  });
+
+  it.runIf(ONLY.has('createuser'))('6. CreateUser: sequential, end to end (real useradd), vs useradd alone', async () => {
+    // bc0000.. through diycloudd, bd0000.. with useradd directly (UIDs from 50000); all of them removed again afterwards
+    results.createUser = await runCreateUser(e, num('BENCH_CREATE_USERS', 40));
+    write();
+    const c = results.createUser;
+    console.log('createuser', { create: c.create.lat, useradd: c.useradd.lat, addedMedianMs: c.addedMedianMs, deleteUser: c.deleteUser.lat, userdel: c.userdel.lat, errors: c.create.firstErrors, home: c.home, leftover: c.leftoverAccounts, cpuSec: c.cpuSec });
+    expect(c.create.errors).toBe(0);
+    expect(c.useradd.errors).toBe(0);
+    expect(c.leftoverAccounts).toEqual([]);
   });
 });

@@ -3,11 +3,11 @@ import type { LoginOverheadResult } from '../login-overhead';
 import type { ThroughputResult } from '../throughput';
 import type { ReconcileResult } from '../reconcile';
 import type { BreakdownResult } from '../hook-breakdown';
-import type { GetUserResult, ListUsersResult, MgmtKind } from '../mgmt';
+import type { CreateUserResult, GetUserResult, ListUsersResult, MgmtKind } from '../mgmt';
 import type { Machine } from './machine';
 import { f, type Summary } from './stats';
 
-export interface Results { when: string; machine: Machine; dist: string; login?: LoginOverheadResult; throughput?: ThroughputResult; throughputNoSlice?: ThroughputResult; reconcile?: ReconcileResult; breakdown?: BreakdownResult; listUsers?: ListUsersResult; getUser?: GetUserResult; notes: string[] }
+export interface Results { when: string; machine: Machine; dist: string; login?: LoginOverheadResult; throughput?: ThroughputResult; throughputNoSlice?: ThroughputResult; reconcile?: ReconcileResult; breakdown?: BreakdownResult; listUsers?: ListUsersResult; getUser?: GetUserResult; createUser?: CreateUserResult; notes: string[] }
 
 const row = (name: string, s: Summary, extra = ''): string =>
   `| ${name} | ${s.n} | ${f(s.median)} | ${f(s.p95)} | ${f(s.p99)} | ${f(s.min)} | ${f(s.max)} |${extra}`;
@@ -101,6 +101,29 @@ export function renderReport(r: Results): string {
       `CPU seconds during the driver run (${f(g.wallSec)} s wall, warm-up included): ${cpu(g.cpuSec)}.`, '',
       `Target p99 ≤ 5 ms (live slice): ${verdict(g.get.lat.p99 <= 5 && g.get.errors === 0)} (${f(g.get.lat.p99)} ms${g.get.errors ? `, ${g.get.errors} calls failed` : ''}).`, '');
     errs(g.get);
+  }
+  if (r.createUser) {
+    const c = r.createUser;
+    const h = c.home;
+    const skelOk = !!h?.files && !!h.skel && h.skel.every((x) => h.files!.includes(x));
+    out.push('## 6. CreateUser', '',
+      `\`CreateUser(s user, s email, s role, a{sv} options)\` as root, end to end through diycloudd: ${c.create.calls} fresh names (${c.createPrefix}0000…, role "user", options {} so no password), ` +
+      'sequential (one call in flight, one connection); diycloudd validates, authorizes, allocates a UID, records the intent, runs the real `useradd --create-home` (home from /etc/skel), ' +
+      'writes the rows in SQLite, syncs the role groups (getent/gpasswd) and emits UserAdded. ' +
+      `Baseline, in alternating rounds of ${c.perRound}: \`useradd --uid U --create-home --user-group --shell ${c.shell} --key HOME_MODE=${c.homeMode}\` (the arguments diycloudd passes) run directly by the driver (spawned the way diycloudd spawns it) for ${c.useradd.calls} other names (${c.useraddPrefix}0000…), each timed. ` +
+      `${c.warmup} warm-up calls of each kind dropped. Same driver as ListUsers. Latencies in ms.`, '',
+      '| Call | n | median | p95 | p99 | min | max | errors |', '|---|---|---|---|---|---|---|---|',
+      `${row('useradd alone (baseline)', c.useradd.lat)} ${c.useradd.errors} |`, `${row('CreateUser (sequential)', c.create.lat)} ${c.create.errors} |`,
+      ...(c.create.errors ? [`${row('CreateUser, failed calls', c.create.errLat)} ${c.create.errors} |`] : []), '',
+      `diycloud adds **${f(c.addedMedianMs)} ms** to useradd's median (p95: CreateUser ${f(c.create.lat.p95)} ms vs useradd ${f(c.useradd.lat.p95)} ms).`, '',
+      h ? (h.error ? `Home of ${h.path}: could not be read (${h.error}).` : `Home of ${h.path} as CreateUser left it: mode ${h.mode}, owner uid ${h.owner}, ${skelOk ? 'holds every file of /etc/skel' : 'MISSING files of /etc/skel'} (${(h.files ?? []).join(', ') || 'empty'}).`) : '', '',
+      `Clean-up of every account made (warm-up ones included), timed: DeleteUser(remove_home) median ${f(c.deleteUser.lat.median)} ms, p95 ${f(c.deleteUser.lat.p95)} ms (${c.deleteUser.errors} errors); ` +
+      `userdel --remove median ${f(c.userdel.lat.median)} ms, p95 ${f(c.userdel.lat.p95)} ms (${c.userdel.errors} errors). ` +
+      (c.leftoverAccounts.length || c.leftoverHomes.length ? `Left over and removed with userdel -r / rm: ${[...c.leftoverAccounts, ...c.leftoverHomes.map((x) => `/home/${x}`)].join(', ')}.` : 'No account or home directory was left over.'), '',
+      `CPU seconds during the driver run (${f(c.wallSec)} s wall, warm-up and clean-up included): ${cpu(c.cpuSec)}.`, '',
+      `Target median ≤ 300 ms: ${verdict(c.create.lat.median <= 300 && c.create.errors === 0)} (${f(c.create.lat.median)} ms, p95 ${f(c.create.lat.p95)} ms${c.create.errors ? `, ${c.create.errors} calls failed` : ''}).`, '');
+    errs(c.create);
+    if (c.deleteUser.errors) out.push(`DeleteUser errors: ${c.deleteUser.firstErrors.join('; ')}`, '');
   }
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
