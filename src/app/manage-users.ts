@@ -31,7 +31,7 @@ export async function listUsers(deps: AppDeps, caller: Caller, filter: { role?: 
   const profiles = new Map(deps.admin.listRoles().map((r) => [r.name, r.profile]));
   // A few slices at a time: a long listing must not queue up ahead of the logins' calls to systemd.
   const states = new Map<number, SliceState | null>();
-  await forEachLimited(rows.filter((r) => live.has(r.uid)), 16, async (r) => void states.set(r.uid, await deps.slices.observe(r.uid)));
+  await forEachLimited(rows.filter((r) => live.has(r.uid)), 24, async (r) => void states.set(r.uid, await deps.slices.observe(r.uid)));
   // Most users share their role's allocation: compute each distinct (role, overrides) pair once.
   const computed = new Map<string, ReturnType<typeof allocationFor>>();
   return rows.map((r) => {

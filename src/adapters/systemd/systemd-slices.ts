@@ -20,6 +20,8 @@ const LIMIT_KEYS = ['CPUQuotaPerSecUSec', 'MemoryMax', 'MemoryHigh', 'TasksMax']
  */
 export class SystemdSliceManager implements SliceManager {
   readonly backend = 'systemd';
+  /** Unit object paths learned from ListUnitsByPatterns, so observe() skips a GetUnit round trip. */
+  private readonly paths = new Map<number, string>();
 
   constructor(private readonly client: BusClient, private readonly log: Logger) {}
 
@@ -29,10 +31,26 @@ export class SystemdSliceManager implements SliceManager {
       .catch((e: unknown) => {
         throw backendError('ListUnitsByPatterns user-*.slice', e);
       })) as [unknown[][]];
-    return units.map((u) => uidFromSliceName(String(u[0]))).filter((u): u is number => u !== null).sort((a, b) => a - b);
+    const uids: number[] = [];
+    for (const u of units) {
+      const uid = uidFromSliceName(String(u[0]));
+      if (uid === null) continue;
+      uids.push(uid);
+      if (this.paths.size > 100_000) this.paths.clear();
+      this.paths.set(uid, String(u[6]));
+    }
+    return uids.sort((a, b) => a - b);
   }
 
   async observe(uid: number): Promise<SliceState | null> {
+    const known = this.paths.get(uid);
+    if (known) {
+      try {
+        return await this.read(uid, known);
+      } catch {
+        this.paths.delete(uid); // the unit went away: ask systemd again
+      }
+    }
     let path: string;
     try {
       [path] = (await this.client.call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'GetUnit', signature: 's', body: [userSliceName(uid)] })) as [string];
@@ -40,6 +58,10 @@ export class SystemdSliceManager implements SliceManager {
       if (e instanceof RemoteError && e.remoteName === 'org.freedesktop.systemd1.NoSuchUnit') return null;
       throw backendError(`GetUnit ${userSliceName(uid)}`, e);
     }
+    return this.read(uid, path);
+  }
+
+  private async read(uid: number, path: string): Promise<SliceState> {
     const get = async (iface: string, name: string): Promise<unknown> => {
       const [v] = (await this.client.call({ destination: SYSTEMD, path, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [iface, name] })) as [Variant];
       return v.value;
