@@ -39,10 +39,12 @@ export async function authorize(deps: AppDeps, caller: Caller, action: string, t
 }
 
 /**
- * Authorize, then run `fn` under the audit trail. A refused attempt gets a journal line (which
- * journald rate-limits), not an audit row: any local user can make refused calls, and must not
- * be able to grow the database. The target is resolved again inside `fn`, after the (possibly
- * long, interactive) check: it may have been deleted or replaced meanwhile.
+ * Authorize, then run `fn` under the audit trail, serialized with every other change to the same
+ * target (one queue per name: two changes to one user never interleave; different users run in
+ * parallel). A refused attempt gets a journal line (which journald rate-limits), not an audit row:
+ * any local user can make refused calls, and must not be able to grow the database. The target is
+ * resolved again inside `fn`, after the (possibly long, interactive) check and the queue: it may
+ * have been deleted or replaced meanwhile.
  */
 export async function authorizedChange<T>(deps: AppDeps, caller: Caller, action: string, what: string, target: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -51,5 +53,5 @@ export async function authorizedChange<T>(deps: AppDeps, caller: Caller, action:
     deps.log.warn(`refused: ${what} ${target} by uid ${caller.uid} (pid ${caller.pid ?? '?'}): ${(e as Error).message}`, { caller_uid: caller.uid, action: what, target });
     throw e;
   }
-  return audited(deps, caller, what, target, fn);
+  return deps.queue.run(`name:${target}`, () => audited(deps, caller, what, target, fn));
 }

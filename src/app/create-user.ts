@@ -49,34 +49,32 @@ export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown
     throw new DiycloudError('InvalidArgument', `options.shell: allowed shells are ${deps.config.accounts.shells.join(', ')}`, { field: 'shell' });
   }
   const limits = o.limits === undefined ? {} : parseLimits(o.limits as Record<string, VariantIn>);
-  return authorizedChange(deps, caller, ACTIONS.manageUsers, 'CreateUser', name, () =>
-    deps.queue.run(`name:${name}`, async () => {
-      requireRole(deps, role);
-      checkPatched(deps, { cpu: null, memory: null, disk: null, gpu: null, tasks: null, ...limits }, deps.admin.role(role)?.profile ?? null);
-      if (deps.store.userByName(name)) throw new DiycloudError('UserExists', `user "${name}" already exists`);
-      deps.accounts.forget(name);
-      const existing = await deps.accounts.byName(name);
-      if (existing) throw new DiycloudError(existing.uid < deps.config.uidMin ? 'NameReserved' : 'UserExists', `"${name}" already exists in the name service (uid ${existing.uid})`);
-      const uid = await freeUid(deps);
-      const intent = deps.admin.beginIntent('create', name, uid, {}, deps.clock.now().toISOString());
-      try {
-        await deps.accountAdmin.createAccount({ name, uid, shell, homeMode: deps.config.accounts.homeMode });
-        if (password !== null) await deps.accountAdmin.setPassword(name, password);
-      } catch (e) {
-        await recoverIntent(deps, { id: intent, op: 'create', username: name, uid, detail: {} }).catch((re: unknown) => deps.log.error(`could not undo the half-created ${name}: ${(re as Error).message}`));
-        throw e;
-      }
-      deps.accounts.forget(name);
-      deps.admin.transaction(() => {
-        deps.admin.addUser({ name, uid, role, email }, deps.clock.now().toISOString());
-        deps.admin.setUserLimits(uid, limits);
-        deps.admin.endIntent(intent);
-      });
-      await syncGroups(deps, name, role);
-      deps.events.emit('UserAdded', name, uid);
-      return uid;
-    }),
-  );
+  return authorizedChange(deps, caller, ACTIONS.manageUsers, 'CreateUser', name, async () => {
+    requireRole(deps, role);
+    checkPatched(deps, { cpu: null, memory: null, disk: null, gpu: null, tasks: null, ...limits }, deps.admin.role(role)?.profile ?? null);
+    if (deps.store.userByName(name)) throw new DiycloudError('UserExists', `user "${name}" already exists`);
+    deps.accounts.forget(name);
+    const existing = await deps.accounts.byName(name);
+    if (existing) throw new DiycloudError(existing.uid < deps.config.uidMin ? 'NameReserved' : 'UserExists', `"${name}" already exists in the name service (uid ${existing.uid})`);
+    const uid = await freeUid(deps);
+    const intent = deps.admin.beginIntent('create', name, uid, {}, deps.clock.now().toISOString());
+    try {
+      await deps.accountAdmin.createAccount({ name, uid, shell, homeMode: deps.config.accounts.homeMode });
+      if (password !== null) await deps.accountAdmin.setPassword(name, password);
+    } catch (e) {
+      await recoverIntent(deps, { id: intent, op: 'create', username: name, uid, detail: {} }).catch((re: unknown) => deps.log.error(`could not undo the half-created ${name}: ${(re as Error).message}`));
+      throw e;
+    }
+    deps.accounts.forget(name);
+    deps.admin.transaction(() => {
+      deps.admin.addUser({ name, uid, role, email }, deps.clock.now().toISOString());
+      deps.admin.setUserLimits(uid, limits);
+      deps.admin.endIntent(intent);
+    });
+    await syncGroups(deps, name, role);
+    deps.events.emit('UserAdded', name, uid);
+    return uid;
+  });
 }
 
 /** The next UID inside the managed range that diycloud never allocated and NSS does not know. */

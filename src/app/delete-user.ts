@@ -22,21 +22,19 @@ export async function deleteUser(deps: AppDeps, caller: Caller, rawName: unknown
   for (const k of ['force', 'remove_home'] as const) {
     if (o[k] !== undefined && typeof o[k] !== 'boolean') throw new DiycloudError('InvalidArgument', `options.${k}: expected a boolean`, { field: k });
   }
-  await authorizedChange(deps, caller, ACTIONS.manageUsers, 'DeleteUser', name, () =>
-    deps.queue.run(`name:${name}`, async () => {
-      const r = managedUser(deps, name);
-      let sessions = await deps.sessions.sessionCount(r.uid);
-      if (sessions > 0 && o.force !== true) throw new DiycloudError('Busy', `"${name}" has ${sessions} running session(s); end them first or delete with force`);
-      if (sessions > 0) {
-        await deps.sessions.terminateUser(r.uid);
-        for (let i = 0; i < 50 && sessions > 0; i++) {
-          await new Promise((res) => setTimeout(res, 100));
-          sessions = await deps.sessions.sessionCount(r.uid);
-        }
+  await authorizedChange(deps, caller, ACTIONS.manageUsers, 'DeleteUser', name, async () => {
+    const r = managedUser(deps, name);
+    let sessions = await deps.sessions.sessionCount(r.uid);
+    if (sessions > 0 && o.force !== true) throw new DiycloudError('Busy', `"${name}" has ${sessions} running session(s); end them first or delete with force`);
+    if (sessions > 0) {
+      await deps.sessions.terminateUser(r.uid);
+      for (let i = 0; i < 50 && sessions > 0; i++) {
+        await new Promise((res) => setTimeout(res, 100));
+        sessions = await deps.sessions.sessionCount(r.uid);
       }
-      const intent = deps.admin.beginIntent('delete', name, r.uid, { removeHome: o.remove_home === true }, deps.clock.now().toISOString());
-      await recoverIntent(deps, { id: intent, op: 'delete', username: name, uid: r.uid, detail: { removeHome: o.remove_home === true } });
-      deps.events.emit('UserRemoved', name, r.uid);
-    }),
-  );
+    }
+    const intent = deps.admin.beginIntent('delete', name, r.uid, { removeHome: o.remove_home === true }, deps.clock.now().toISOString());
+    await recoverIntent(deps, { id: intent, op: 'delete', username: name, uid: r.uid, detail: { removeHome: o.remove_home === true } });
+    deps.events.emit('UserRemoved', name, r.uid);
+  });
 }

@@ -113,3 +113,21 @@ describe('users', () => {
     await expect(listUsers(d, root, { enabled: 'yes' })).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 });
+
+describe('serialization', () => {
+  it('changes to one user run one after another: a slow role change finishes before a later limit change starts', async () => {
+    const d = setup();
+    const done: string[] = [];
+    const realSet = d.accountAdmin.setMembership;
+    (d.accountAdmin as { setMembership: typeof realSet }).setMembership = async (...a) => {
+      await new Promise((r) => setTimeout(r, 50)); // a slow gpasswd
+      return realSet(...a);
+    };
+    await Promise.all([
+      setRole(d, root, 'alice', 'operator').then(() => done.push('role')),
+      setLimits(d, root, 'alice', { cpu: v('d', 3) }).then(() => done.push('limits')),
+      setLimits(d, root, 'olga', { cpu: v('d', 2) }).then(() => done.push('other user')),
+    ]);
+    expect(done).toEqual(['other user', 'role', 'limits']);
+  });
+});
