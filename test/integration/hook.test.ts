@@ -195,7 +195,15 @@ describe.skipIf(!isRoot)('the PAM hook against the real daemon', () => {
   });
 
   describe('with the daemon stopped', () => {
-    beforeAll(async () => d.stop());
+    beforeAll(async () => {
+      await d.stop();
+      // "stopped" means the bus no longer routes to it: wait until its name is released.
+      for (let i = 0; i < 100; i++) {
+        const r = await run('/usr/bin/busctl', [`--address=${bus.address}`, 'call', 'org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus', 'NameHasOwner', 's', 'org.diycloud.Manager1']);
+        if (r.stdout.trim() === 'b false') break;
+        await new Promise((res) => setTimeout(res, 20));
+      }
+    });
 
     it('open mode: logins proceed at once; closed mode: the account phase and session open are refused', async () => {
       const r = await hook(conf, { PAM_TYPE: 'account', PAM_USER: alice.name });

@@ -21,7 +21,7 @@ describe.skipIf(!isRoot)('a slow interactive polkit prompt', () => {
     bus = await startTestBus();
     fake = await startFakeSystemd(bus.address);
     polkit = await startFakePolkit(bus.address, {}, { interactiveDelayMs: 3000 });
-    users = createHostUsers(2, 2600);
+    users = createHostUsers(2, 2900);
     d = await startDaemon(bus.address, '[Users]\nUIDMin=2000\nUIDMax=2999\n[Backend]\nSlices=systemd\n');
     for (const u of users.users) addDbUser(d.dbPath, { name: u.name, uid: u.uid });
   });
