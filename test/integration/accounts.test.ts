@@ -114,6 +114,7 @@ describe.skipIf(!isRoot)('user accounts through the daemon (real shadow-utils)',
     expect(sql(d.dbPath, 'SELECT op, username FROM intents')).toEqual([{ op: 'create', username: n }]);
     d.child.kill('SIGKILL');
     await pending;
+    spawnSync('/usr/bin/pkill', ['-KILL', '-f', `${dir}/user`]);
     rmSync(join(dir, 'pause-after-useradd'));
     d = await startDaemon(bus.address, conf(), { dir });
     expect(getent(n)).toBe('');
@@ -130,6 +131,8 @@ describe.skipIf(!isRoot)('user accounts through the daemon (real shadow-utils)',
     expect(ready()).toBe(true);
     d.child.kill('SIGKILL');
     await call;
+    // kill -9 does not take the daemon's children along: end the paused wrapper too (nothing left behind)
+    spawnSync('/usr/bin/pkill', ['-KILL', '-f', `${dir}/user`]);
     rmSync(join(dir, flag));
     d = await startDaemon(bus.address, conf(), { dir });
   }
@@ -153,5 +156,16 @@ describe.skipIf(!isRoot)('user accounts through the daemon (real shadow-utils)',
     expect(sql(d.dbPath, 'SELECT count(*) AS n FROM users WHERE username = ?', n)).toEqual([{ n: 0 }]);
     expect(sql(d.dbPath, 'SELECT count(*) AS n FROM intents')).toEqual([{ n: 0 }]);
     expect(d.log()).toMatch(new RegExp(`repairing an interrupted delete of ${n}`));
+  });
+
+  it('kill -9 after the delete intent, before userdel: the next start finishes the deletion', async () => {
+    const n = name('del2');
+    expect((await callDirect(bus.address, 'CreateUser', 'sssa{sv}', [n, '', 'user', {}])).error).toBeUndefined();
+    writeFileSync(join(dir, 'pause-before-userdel'), '');
+    const pending = callDirect(bus.address, 'DeleteUser', 'sa{sv}', [n, {}]);
+    await crashDuring('pause-before-userdel', pending, () => (sql(d.dbPath, "SELECT count(*) AS n FROM intents WHERE op = 'delete'")[0] as { n: number }).n === 1);
+    expect(getent(n)).toBe('');
+    expect(sql(d.dbPath, 'SELECT count(*) AS n FROM users WHERE username = ?', n)).toEqual([{ n: 0 }]);
+    expect(sql(d.dbPath, 'SELECT count(*) AS n FROM intents')).toEqual([{ n: 0 }]);
   });
 });
