@@ -32,7 +32,8 @@ describe.skipIf(!isRoot)('user accounts through the daemon (real shadow-utils)',
     dir = mkdtempSync(join(tmpdir(), 'diycloud-acct-'));
     // useradd, and then a pause while the flag file exists: a window for kill -9 after the account exists.
     for (const tool of ['useradd', 'userdel']) {
-      writeFileSync(join(dir, tool), `#!/bin/sh\n[ -e ${dir}/pause-before-${tool} ] && sleep 30\n/usr/sbin/${tool} "$@" || exit $?\n[ -e ${dir}/pause-after-${tool} ] && sleep 30\nexit 0\n`);
+      // A paused wrapper stops itself (SIGSTOP) until the test kills it: no sleeping child outlives the test.
+      writeFileSync(join(dir, tool), `#!/bin/sh\n[ -e ${dir}/pause-before-${tool} ] && kill -STOP $$\n/usr/sbin/${tool} "$@" || exit $?\n[ -e ${dir}/pause-after-${tool} ] && kill -STOP $$\nexit 0\n`);
       chmodSync(join(dir, tool), 0o755);
     }
     bus = await startTestBus();
