@@ -6,9 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { startTestBus, REPO, type TestBus } from './lib/test-bus';
+import { startStack, type Stack } from './lib/stack';
 import { busctl, MGR, run, startDaemon, type DaemonProcess } from './lib/daemon-process';
-import { startFakeSystemd, type FakeSystemd } from '../fakes/fake-systemd1';
-import { createHostUsers, type HostUser } from './lib/host-users';
+import type { FakeSystemd } from '../fakes/fake-systemd1';
+import { type HostUser } from './lib/host-users';
 
 const CLI = join(REPO, 'dist', 'entry', 'cli.js');
 const CONF = '[Users]\nUIDMin=2000\nUIDMax=2999\n[Backend]\nSlices=systemd\n';
@@ -62,7 +63,6 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
   let bus: TestBus;
   let fake: FakeSystemd;
   let d: DaemonProcess;
-  let hostUsers: ReturnType<typeof createHostUsers>;
   let alice: HostUser;
   let bob: HostUser;
   const c = (...args: string[]) => ctl(bus.address, args);
@@ -72,20 +72,14 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
     return JSON.parse(r.stdout) as T;
   };
 
+  let stack: Stack;
   beforeAll(async () => {
-    bus = await startTestBus();
-    fake = await startFakeSystemd(bus.address);
-    hostUsers = createHostUsers(2, 2700);
-    [alice, bob] = hostUsers.users;
-    fake.addSlice(alice.uid, 300n * BigInt(M)); // alice is logged in and uses 300M
-    d = await startDaemon(bus.address, CONF);
+    // alice is logged in and uses 300M
+    stack = await startStack({ conf: CONF, users: [2, 2700], beforeDaemon: (f, u) => f.addSlice(u[0].uid, 300n * BigInt(M)) });
+    ({ bus, fake, daemon: d } = stack);
+    [alice, bob] = stack.users;
   });
-  afterAll(async () => {
-    await d?.stop();
-    fake?.close();
-    await bus?.stop();
-    hostUsers?.remove();
-  });
+  afterAll(async () => stack?.stop());
 
   // --- methods of the current release ---
 

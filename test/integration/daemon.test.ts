@@ -1,12 +1,13 @@
 // Integration: the real diycloudd on a real dbus-daemon, driven with busctl, with the fake systemd1.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBus, readRepoFile, type TestBus } from './lib/test-bus';
-import { busctl, MGR, startDaemon, type DaemonProcess } from './lib/daemon-process';
+import { readRepoFile, type TestBus } from './lib/test-bus';
+import { busctl, MGR, type DaemonProcess } from './lib/daemon-process';
 import { callDirect } from './lib/dbus-call';
-import { startFakeSystemd, type FakeSystemd } from '../fakes/fake-systemd1';
+import type { FakeSystemd } from '../fakes/fake-systemd1';
 import { addDbUser, sql } from './lib/db';
-import { createHostUsers } from './lib/host-users';
+import type { HostUser } from './lib/host-users';
+import { startStack, type Stack } from './lib/stack';
 
 const CONF = '[Users]\nUIDMin=2000\nUIDMax=2999\n[Backend]\nSlices=systemd\n[Limits]\nRatchetIntervalSec=1\n';
 const isRoot = process.getuid?.() === 0;
@@ -16,7 +17,7 @@ describe.skipIf(!isRoot)('diycloudd on a real dbus-daemon', () => {
   let bus: TestBus;
   let fake: FakeSystemd;
   let d: DaemonProcess;
-  let hostUsers: ReturnType<typeof createHostUsers>;
+  let hostUsers: { users: HostUser[] };
   const call = async (member: string, sig: string, ...args: string[]) => busctl(bus.address, ['call', ...MGR, member, ...(sig ? [sig, ...args] : [])]);
   const json = async (member: string, sig: string, ...args: string[]) => {
     const r = await busctl(bus.address, ['--json=short', 'call', ...MGR, member, ...(sig ? [sig, ...args] : [])]);
@@ -24,19 +25,14 @@ describe.skipIf(!isRoot)('diycloudd on a real dbus-daemon', () => {
     return JSON.parse(r.stdout) as { data: unknown[] };
   };
 
+  let stack: Stack;
   beforeAll(async () => {
-    bus = await startTestBus();
-    fake = await startFakeSystemd(bus.address);
-    fake.addSlice(2500); // a slice that exists before the daemon starts (linger, cron)
-    hostUsers = createHostUsers(2, 2100);
-    d = await startDaemon(bus.address, CONF);
+    // 2500: a slice that exists before the daemon starts (linger, cron)
+    stack = await startStack({ conf: CONF, users: [2, 2100], beforeDaemon: (f) => f.addSlice(2500) });
+    ({ bus, fake, daemon: d } = stack);
+    hostUsers = { users: stack.users };
   });
-  afterAll(async () => {
-    await d?.stop();
-    fake?.close();
-    await bus?.stop();
-    hostUsers?.remove();
-  });
+  afterAll(async () => stack?.stop());
 
   it('serves the interface XML verbatim from Introspect', async () => {
     const xml = JSON.parse((await busctl(bus.address, ['--json=short', 'call', 'org.diycloud.Manager1', '/org/diycloud/Manager1', 'org.freedesktop.DBus.Introspectable', 'Introspect'])).stdout).data[0];
