@@ -11,7 +11,7 @@ CACHE=${DIYCLOUD_E2E_CACHE:-/var/cache/diycloud-e2e}
 
 # polkitd is the package name on both bookworm and trixie; libnode-dev gives node-gyp the headers
 # that match the container's own nodejs (used by packaging/build-runtime-modules.sh).
-PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,openssh-server,openssh-client,sudo,iproute2,procps,nodejs,libnode-dev,pamtester,sqlite3,passwd,login,libpam-runtime,util-linux,ca-certificates"
+PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,openssh-server,openssh-client,sudo,iproute2,procps,nodejs,libnode-dev,pamtester,sqlite3,passwd,login,cron,libpam-runtime,util-linux,ca-certificates"
 
 # The mirror is read at run time from the host's apt configuration; never hard-code it.
 SOURCES=/etc/apt/sources.list.d/debian.sources
