@@ -12,7 +12,7 @@ import { requireRole, syncGroups } from './manage-users';
 import { recoverIntent } from './recover-intents';
 
 /** Names no one may create, whatever NSS says today. */
-export const RESERVED_NAMES = new Set(['root', 'nobody', 'nogroup', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy', 'www-data', 'backup', 'list', 'irc', 'gnats', 'systemd-network', 'systemd-resolve', 'messagebus', 'polkitd', 'sshd', 'admin', 'operator']);
+export const RESERVED_NAMES = new Set(['root', 'nobody', 'nogroup', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy', 'www-data', 'backup', 'list', 'irc', 'gnats', 'systemd-network', 'systemd-resolve', 'messagebus', 'polkitd', 'sshd', 'admin', 'operator', 'diycloud']);
 
 export const MAX_PASSWORD_BYTES = 512;
 
@@ -41,6 +41,9 @@ export interface CreateOptions {
 export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown, rawEmail: unknown, rawRole: unknown, o: CreateOptions): Promise<number> {
   const name = validateUsername(rawName);
   if (RESERVED_NAMES.has(name)) throw new DiycloudError('NameReserved', `"${name}" is reserved for the system`);
+  // Role groups (diycloud-admin, diycloud-operator, and any diycloud-* a role may map to later):
+  // an account of that name would get the group as its primary group, and with it the role's rights.
+  if (name.startsWith('diycloud-')) throw new DiycloudError('NameReserved', `"${name}": names starting with "diycloud-" are reserved for role groups`);
   const email = validateEmail(rawEmail);
   const role = validateRole(rawRole);
   const password = o.password === undefined ? null : validatePassword(o.password, 'options.password');
@@ -51,13 +54,16 @@ export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown
   const limits = o.limits === undefined ? {} : parseLimits(o.limits as Record<string, VariantIn>);
   return authorizedChange(deps, caller, ACTIONS.manageUsers, 'CreateUser', name, async () => {
     requireRole(deps, role);
+    if (deps.admin.listRoles().some((r) => r.unixGroup === name)) throw new DiycloudError('NameReserved', `"${name}" is the Unix group of a role`);
     checkPatched(deps, { cpu: null, memory: null, disk: null, gpu: null, tasks: null, ...limits }, deps.admin.role(role)?.profile ?? null);
     if (deps.store.userByName(name)) throw new DiycloudError('UserExists', `user "${name}" already exists`);
     deps.accounts.forget(name);
     const existing = await deps.accounts.byName(name);
     if (existing) throw new DiycloudError(existing.uid < deps.config.uidMin ? 'NameReserved' : 'UserExists', `"${name}" already exists in the name service (uid ${existing.uid})`);
-    const uid = await freeUid(deps);
-    const intent = deps.admin.beginIntent('create', name, uid, {}, deps.clock.now().toISOString());
+    // useradd --user-group would make the user's primary group a group that already exists, such
+    // as diycloud-admin: the account would then hold that group's rights (polkit honours primary groups).
+    if (await deps.accounts.groupExists(name)) throw new DiycloudError('NameReserved', `"${name}" is the name of an existing group`);
+    const { id: intent, uid } = await reserveUid(deps, name);
     try {
       await deps.accountAdmin.createAccount({ name, uid, shell, homeMode: deps.config.accounts.homeMode });
       if (password !== null) await deps.accountAdmin.setPassword(name, password);
@@ -77,12 +83,25 @@ export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown
   });
 }
 
-/** The next UID inside the managed range that diycloud never allocated and NSS does not know. */
-async function freeUid(deps: AppDeps): Promise<number> {
-  let uid = deps.admin.nextFreeUid(deps.config.uidMin, deps.config.uidMin - 1);
-  for (let tries = 0; tries < 1000; tries++, uid = deps.admin.nextFreeUid(deps.config.uidMin, uid)) {
-    if (uid > deps.config.uidMax) break;
-    if (!(await deps.accounts.byUid(uid))) return uid;
+/**
+ * A UID inside the managed range that diycloud never allocated and NSS does not know, recorded with
+ * the create intent before any await (so parallel creations never pick the same one). A UID NSS
+ * already holds stays allocated (it is someone's) and the next one is tried.
+ */
+async function reserveUid(deps: AppDeps, name: string): Promise<{ id: number; uid: number }> {
+  const range = { min: deps.config.uidMin, max: deps.config.uidMax };
+  for (let tries = 0; tries < 1000; tries++) {
+    const r = deps.admin.beginCreateIntent(name, range, deps.clock.now().toISOString());
+    if (!r) break;
+    let taken: boolean;
+    try {
+      taken = (await deps.accounts.byUid(r.uid)) !== null;
+    } catch (e) {
+      deps.admin.endIntent(r.id);
+      throw e;
+    }
+    if (!taken) return r;
+    deps.admin.endIntent(r.id);
   }
-  throw new DiycloudError('BackendFailed', `no free uid left in ${deps.config.uidMin}-${deps.config.uidMax}`);
+  throw new DiycloudError('BackendFailed', `no free uid left in ${range.min}-${range.max}`);
 }

@@ -33,7 +33,7 @@ export async function deleteUser(deps: AppDeps, caller: Caller, rawName: unknown
         sessions = await deps.sessions.sessionCount(r.uid);
       }
     }
-    const intent = deps.admin.beginIntent('delete', name, r.uid, { removeHome: o.remove_home === true }, deps.clock.now().toISOString());
+    const intent = deps.admin.beginDeleteIntent(name, r.uid, { removeHome: o.remove_home === true }, deps.clock.now().toISOString());
     await recoverIntent(deps, { id: intent, op: 'delete', username: name, uid: r.uid, detail: { removeHome: o.remove_home === true } });
     deps.events.emit('UserRemoved', name, r.uid);
   });

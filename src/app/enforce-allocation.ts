@@ -54,7 +54,12 @@ export function enforceAllocation(deps: AppDeps, uid: number): Promise<EnforceRe
     const step = planLimits(allocation, state ?? { memoryCurrentBytes: null, memoryMaxBytes: null });
     const changed = diffLimits(state?.limits ?? null, step.limits);
     if (changed.length > 0) await deps.slices.apply(uid, step.limits);
-    deps.store.setAppliedLimits(uid, step.limits, deps.clock.now().toISOString());
+    // Best effort: the slice carries the limits now; the record only helps lift stale limits later.
+    try {
+      deps.store.setAppliedLimits(uid, step.limits, deps.clock.now().toISOString());
+    } catch (e) {
+      deps.log.warn(`uid ${uid}: could not record the applied limits: ${(e as Error).message}, ignoring`, { uid });
+    }
     scheduleRatchet(deps, uid, step.done);
     return { uid, limits: step.limits, changed, done: step.done };
   });

@@ -107,8 +107,22 @@ export async function setEnabled(deps: AppDeps, caller: Caller, rawName: unknown
   if (options.terminate !== undefined && typeof options.terminate !== 'boolean') throw new DiycloudError('InvalidArgument', 'options.terminate: expected a boolean', { field: 'terminate' });
   await authorizedChange(deps, caller, ACTIONS.setEnabled, enabled ? 'Enable' : 'Disable', name, async () => {
     const r = managedUser(deps, name);
-    deps.admin.setEnabled(r.uid, enabled);
-    await deps.accountAdmin.setLocked(name, !enabled);
+    // Shadow first: when it fails, nothing has changed. A disabled account is also expired, so
+    // pam_unix refuses it without us (the daemon down, or FailureMode=open under a flood).
+    if (enabled) {
+      await deps.accountAdmin.enable(name, deps.admin.savedExpiry(r.uid));
+      deps.admin.transaction(() => {
+        deps.admin.setSavedExpiry(r.uid, null);
+        deps.admin.setEnabled(r.uid, true);
+      });
+    } else {
+      const before = await deps.accountAdmin.disable(name);
+      deps.admin.transaction(() => {
+        // Disabling twice must not save our own expiry as the one to restore.
+        if (before !== null && deps.admin.savedExpiry(r.uid) === null) deps.admin.setSavedExpiry(r.uid, before);
+        deps.admin.setEnabled(r.uid, false);
+      });
+    }
     if (!enabled && options.terminate === true) await deps.sessions.terminateUser(r.uid);
     deps.events.emit('UserChanged', name, r.uid);
   });

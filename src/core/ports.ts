@@ -94,6 +94,8 @@ export interface AccountDb {
   byUid(uid: number): Promise<Account | null>;
   /** Forgets cached answers for a name (after the daemon created or deleted it). */
   forget(name: string): void;
+  /** Whether NSS knows a group of this name. */
+  groupExists(name: string): Promise<boolean>;
 }
 
 export interface Logger {
@@ -151,14 +153,24 @@ export interface AdminStore {
   auditLog(filter: { limit: number; target?: string }): AuditRow[];
   /** Runs `fn` in one transaction. */
   transaction<T>(fn: () => T): T;
-  /** The lowest UID >= `min` that diycloud never allocated and no managed user holds. */
-  nextFreeUid(min: number, after: number): number;
-  /** Records the UID allocation and the intent in one transaction; returns the intent id. */
-  beginIntent(op: 'create' | 'delete', username: string, uid: number, detail: Record<string, unknown>, at: string): number;
+  /**
+   * Picks the lowest UID in [min, max] above every UID diycloud ever allocated or a managed user
+   * holds, records the allocation and a create intent for `username`, all in one transaction (so
+   * two creations can never pick the same UID); null when the range is used up.
+   */
+  beginCreateIntent(username: string, range: { min: number; max: number }, at: string): { id: number; uid: number } | null;
+  /** Records a delete intent; returns its id. */
+  beginDeleteIntent(username: string, uid: number, detail: Record<string, unknown>, at: string): number;
   endIntent(id: number): void;
   intents(): Intent[];
   deleteUser(uid: number): void;
+  /** The shadow expiry a disable replaced (see AccountAdmin.disable), or null when none is saved. */
+  savedExpiry(uid: number): ShadowExpiry | null;
+  setSavedExpiry(uid: number, expiry: ShadowExpiry | null): void;
 }
+
+/** A shadow(5) account expiration: days since 1970-01-01, or "never". */
+export type ShadowExpiry = { readonly days: number } | 'never';
 
 export type AuthorizationResult = 'allowed' | 'denied' | 'challenge';
 
@@ -178,8 +190,14 @@ export interface Authorizer {
 export interface AccountAdmin {
   /** Makes `user`'s membership of each group match `member`, creating groups as needed. */
   setMembership(user: string, memberships: { group: string; member: boolean }[]): Promise<void>;
-  /** Locks or unlocks the password (usermod --lock / --unlock). */
-  setLocked(user: string, locked: boolean): Promise<void>;
+  /**
+   * Locks the password and expires the account (usermod --lock --expiredate 1), so that pam_unix's
+   * account phase refuses it even when diycloudd cannot answer. Returns the expiry it replaced, or
+   * null when the account has no local shadow entry (a directory user: nothing is changed).
+   */
+  disable(user: string): Promise<ShadowExpiry | null>;
+  /** Unlocks the password and puts back `expiry` (null: whatever was saved is unknown, so only an expiry of ours is lifted). */
+  enable(user: string, expiry: ShadowExpiry | null): Promise<void>;
   /** useradd with an explicit UID, a home from the skeleton, a user group. */
   createAccount(a: { name: string; uid: number; shell: string; homeMode: string }): Promise<void>;
   /** chpasswd, the password on stdin. */

@@ -28,6 +28,8 @@ import { BusEvents } from '../adapters/dbus/bus-events';
 import { PamVerifier } from '../adapters/accounts/pam-verifier';
 import { discoverGpus, groupsFromEtcGroup } from '../adapters/gpu/devfs-gpus';
 import { pickSliceManager } from '../adapters/systemd/pick-slice-manager';
+import { PriorityLane } from '../adapters/async/priority-lane';
+import { ProgramRunner } from '../adapters/exec/program-runner';
 
 /** The installed tree: dist/entry/ → the package root holding schema/ and dbus/. */
 const PKG_ROOT = join(__dirname, '..', '..');
@@ -60,13 +62,22 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const store = new SqliteStore(db);
 
   const address = opts.busAddress ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? 'unix:path=/run/dbus/system_bus_socket';
+  // Two connections: polkit's checks (which any local user can cause) get one of their own, so
+  // they never use up the pending-reply budget (128 per connection) of the login path's calls.
   const bus = dbus.sessionBus({ busAddress: address });
+  const polkitBus = dbus.sessionBus({ busAddress: address });
   let stopping = false;
-  bus.on('error', (e: Error) => {
-    log.error(`bus connection failed: ${e.message}`);
-    if (!stopping) process.exit(1);
-  });
-  const client = new BusClient(bus, { timeoutMs: 5_000, maxInFlight: 64 });
+  for (const [b, what] of [[bus, 'bus connection'], [polkitBus, 'polkit bus connection']] as const) {
+    b.on('error', (e: Error) => {
+      log.error(`${what} failed: ${e.message}`);
+      if (!stopping) process.exit(1);
+    });
+  }
+  const lane = new PriorityLane();
+  // On the main connection: systemd and logind calls (64) and caller lookups (32), under 128.
+  const client = new BusClient(bus, { timeoutMs: 5_000, maxInFlight: 64, lane });
+  const credentials = new BusClient(bus, { timeoutMs: 5_000, maxInFlight: 32, lane });
+  const programs = new ProgramRunner(lane);
   const slices = await pickSliceManager(config.backend.slices, client, log);
   const clock = { now: () => new Date() };
   const deps: AppDeps = {
@@ -74,15 +85,15 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     bounds: { ...config.floor, machineCpuCores: availableParallelism(), machineMemoryBytes: totalmem(), aboveMachine: config.aboveMachine },
     store,
     admin: new SqliteAdminStore(db),
-    // An interactive polkit check waits for a person: its own client, with a long timeout.
-    authorizer: new PolkitAuthorizer(client, new BusClient(bus, { timeoutMs: 120_000, maxInFlight: 16 })),
-    accountAdmin: new ShadowAccountAdmin(log, { ...SHADOW_PATHS, useradd: config.accounts.useradd, userdel: config.accounts.userdel, chpasswd: config.accounts.chpasswd }),
+    // An interactive check waits for a person typing a password: a client of its own, with a long timeout.
+    authorizer: new PolkitAuthorizer(new BusClient(polkitBus, { timeoutMs: 5_000, maxInFlight: 64 }), new BusClient(polkitBus, { timeoutMs: 120_000, maxInFlight: 16 })),
+    accountAdmin: new ShadowAccountAdmin(log, { ...SHADOW_PATHS, useradd: config.accounts.useradd, userdel: config.accounts.userdel, chpasswd: config.accounts.chpasswd }, programs.run),
     sessions: new LogindSessions(client, log),
     events: new BusEvents(bus),
-    passwords: new PamVerifier(config.accounts.pamVerify),
+    passwords: new PamVerifier(config.accounts.pamVerify, programs.run),
     gpus: () => discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))),
     slices,
-    accounts: new GetentAccountDb({ clock }),
+    accounts: new GetentAccountDb({ clock, run: programs.run }),
     log,
     clock,
     scheduler: { after: (ms, fn) => { const t = setTimeout(fn, ms); t.unref(); return { cancel: () => clearTimeout(t) }; } },
@@ -91,7 +102,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   };
   checkAllocation(config.defaults, deps.bounds); // [Defaults] above the machine with AboveMachine=reject: refuse to start (exit 2)
   const xml = readFileSync(join(PKG_ROOT, 'dbus', 'org.diycloud.Manager1.xml'), 'utf8');
-  bus.addMethodHandler(createRouter({ bus, object: managerObject(deps, xml, version), callers: new CallerResolver(client), log }));
+  bus.addMethodHandler(createRouter({ bus, object: managerObject(deps, xml, version), callers: new CallerResolver(credentials), log, lane }));
 
   // Before serving: finish or undo account changes a crash interrupted.
   await recoverIntents(deps).catch((e: unknown) => log.error(`crash recovery failed: ${(e as Error).message}; it is retried at the next start`));
@@ -106,6 +117,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     log.info(`received ${sig}, stopping`);
     for (const t of deps.ratchets.values()) t.cancel();
     bus.disconnect();
+    polkitBus.disconnect();
     store.close();
     process.exit(0);
   };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { AppDeps } from '../../src/app/deps';
 import { KeyedQueue } from '../../src/app/keyed-queue';
 import { parseConfig } from '../../src/core/config';
-import type { Account, Logger } from '../../src/core/ports';
+import type { Account, Logger, ShadowExpiry } from '../../src/core/ports';
 import { openDatabase, SqliteStore } from '../../src/adapters/store/sqlite-store';
 import { SqliteAdminStore } from '../../src/adapters/store/sqlite-admin-store';
 import type { AuthorizationResult } from '../../src/core/ports';
@@ -23,6 +23,10 @@ export interface TestDeps extends AppDeps {
   readonly ended: { cb?: (s: { uid: number; service: string | null; tty: string | null }) => void };
   readonly slices: MemorySliceManager;
   readonly nss: Map<string, number>;
+  /** Groups NSS knows besides each user's own group. */
+  readonly groups: Set<string>;
+  /** Shadow expiry per user as the fake AccountAdmin keeps it (absent: never). */
+  readonly expiries: Map<string, ShadowExpiry>;
   readonly logs: string[];
   readonly db: ReturnType<typeof openDatabase>;
   /** Runs timers that are due (the scheduler never uses real time). */
@@ -39,6 +43,8 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     error: (m) => logs.push(`error: ${m}`),
   };
   const nss = new Map<string, number>();
+  const groups = new Set<string>();
+  const expiries = new Map<string, ShadowExpiry>();
   const grants = new Map<string, AuthorizationResult>();
   const emitted: string[] = [];
   const groupCalls: string[] = [];
@@ -55,7 +61,16 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     authorizer: { check: async (s, action) => grants.get(`${s.uid} ${action}`) ?? 'denied' },
     accountAdmin: {
       setMembership: async (user, ms) => void groupCalls.push(...ms.map((m) => `${user} ${m.member ? '+' : '-'}${m.group}`)),
-      setLocked: async (user, locked) => void groupCalls.push(`${user} ${locked ? 'lock' : 'unlock'}`),
+      disable: async (user) => {
+        groupCalls.push(`${user} disable`);
+        const before = expiries.get(user) ?? 'never';
+        expiries.set(user, { days: 1 });
+        return before;
+      },
+      enable: async (user, expiry) => {
+        groupCalls.push(`${user} enable ${expiry === null ? 'unknown' : expiry === 'never' ? 'never' : expiry.days}`);
+        expiries.set(user, expiry ?? 'never');
+      },
       createAccount: async (a) => {
         if (failNext.create) throw Object.assign(new Error(failNext.create), { code: 'BackendFailed' });
         nss.set(a.name, a.uid);
@@ -94,7 +109,10 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
         return e ? { name: e[0], uid } : null;
       },
       forget: () => undefined,
+      groupExists: async (g: string) => groups.has(g) || nss.has(g),
     },
+    groups,
+    expiries,
     log,
     clock: { now: () => new Date('2026-11-25T12:00:00Z') },
     scheduler: {

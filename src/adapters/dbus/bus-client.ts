@@ -1,6 +1,7 @@
 // Outgoing D-Bus calls with a timeout and a cap on calls in flight (dbus-next has neither).
 
 import { Message, type MessageBus } from 'dbus-next';
+import { TwoLaneQueue, type PriorityLane } from '../async/priority-lane';
 
 export interface CallSpec {
   readonly destination: string;
@@ -21,16 +22,24 @@ export class RemoteError extends Error {
   }
 }
 
+export interface BusClientOptions {
+  readonly timeoutMs: number;
+  readonly maxInFlight: number;
+  /** When given, calls made on behalf of the login path wait ahead of the others. */
+  readonly lane?: PriorityLane;
+}
+
 /**
  * dbus-daemon allows a connection at most 128 pending replies (max_replies_per_connection); past
- * that it answers LimitsExceeded. So calls beyond `maxInFlight` wait in a FIFO here. Every call
- * gives up after `timeoutMs`; a late reply is then dropped by dbus-next.
+ * that it answers LimitsExceeded. So calls beyond `maxInFlight` wait in a FIFO here (urgent ones,
+ * see PriorityLane, first). Several clients may share one connection: their caps together must
+ * stay under 128. Every call gives up after `timeoutMs`; a late reply is then dropped by dbus-next.
  */
 export class BusClient {
   private inFlight = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting = new TwoLaneQueue();
 
-  constructor(readonly bus: MessageBus, private readonly opts: { timeoutMs: number; maxInFlight: number } = { timeoutMs: 5_000, maxInFlight: 64 }) {}
+  constructor(readonly bus: MessageBus, private readonly opts: BusClientOptions = { timeoutMs: 5_000, maxInFlight: 64 }) {}
 
   /** Calls now waiting for a reply (for tests and diagnostics). */
   get pending(): number {
@@ -40,7 +49,7 @@ export class BusClient {
   async call(spec: CallSpec): Promise<unknown[]> {
     // A freed slot is handed straight to the oldest waiter (never released and re-taken), so a
     // caller arriving in between cannot push the count past the cap.
-    if (this.inFlight >= this.opts.maxInFlight) await new Promise<void>((r) => this.waiting.push(r));
+    if (this.inFlight >= this.opts.maxInFlight) await new Promise<void>((r) => this.waiting.push(r, this.opts.lane?.isUrgent() ?? false));
     else this.inFlight++;
     let timer: NodeJS.Timeout | undefined;
     try {

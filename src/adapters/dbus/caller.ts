@@ -11,22 +11,36 @@ export interface Caller {
 /**
  * Asks the bus for the sender's credentials (GetConnectionCredentials). Unique names are never
  * reused during a bus's lifetime and a connection's credentials cannot change, so answers are
- * cached, in a bounded map. A failed lookup is not cached, and the caller is then treated as
- * unauthorized by the router (any error in the authorization path means deny).
+ * cached, in a bounded map, and concurrent calls from one new sender share one lookup. A failed
+ * lookup is not cached, and the caller is then treated as unauthorized by the router (any error in
+ * the authorization path means deny). The lookups go through a BusClient of their own, so they
+ * never queue behind the daemon's other outgoing calls.
  */
 export class CallerResolver {
-  private readonly cache = new Map<string, Promise<Caller>>();
+  private readonly known = new Map<string, Caller>();
+  private readonly pending = new Map<string, Promise<Caller>>();
 
   constructor(private readonly client: BusClient, private readonly maxEntries = 4096) {}
 
+  /** The sender's identity when it is already known, without waiting. */
+  cached(sender: string | undefined): Caller | undefined {
+    return sender === undefined ? undefined : this.known.get(sender);
+  }
+
   resolve(sender: string | undefined): Promise<Caller> {
     if (!sender || !sender.startsWith(':')) return Promise.reject(new Error(`message has no unique sender (${String(sender)})`));
-    const hit = this.cache.get(sender);
-    if (hit) return hit;
-    const p = this.lookup(sender);
-    if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(sender, p);
-    p.catch(() => this.cache.delete(sender));
+    const hit = this.known.get(sender);
+    if (hit) return Promise.resolve(hit);
+    const inFlight = this.pending.get(sender);
+    if (inFlight) return inFlight;
+    const p = this.lookup(sender)
+      .then((c) => {
+        if (this.known.size >= this.maxEntries) this.known.delete(this.known.keys().next().value as string);
+        this.known.set(sender, c);
+        return c;
+      })
+      .finally(() => this.pending.delete(sender));
+    this.pending.set(sender, p);
     return p;
   }
 

@@ -21,12 +21,26 @@ type Dict = Record<string, VariantIn>;
 
 const caller = (ctx: CallContext): Caller => ({ busName: ctx.caller.busName, uid: ctx.caller.uid, pid: ctx.caller.pid, interactive: ctx.interactive });
 
-/** Plain values of an a{sv} whose keys are all known; unknown keys are InvalidArgument. */
-function options(d: unknown, known: string[], field: string): Record<string, unknown> {
+/**
+ * An a{sv} as dbus-next decodes it: a plain object. A "__proto__" key is not stored as a key by
+ * the decoder but replaces the object's prototype, so it is detected by that and refused like any
+ * other unknown key.
+ */
+function dict(d: unknown, field: string): Dict {
+  if (d === null || typeof d !== 'object' || Array.isArray(d)) throw new DiycloudError('InvalidArgument', `${field}: expected a dictionary (a{sv})`, { field });
+  if (Object.getPrototypeOf(d) !== Object.prototype) throw new DiycloudError('InvalidArgument', `${field}: unknown key "__proto__"`, { field });
+  return d as Dict;
+}
+
+const INTEGER = ['y', 'n', 'q', 'i', 'u', 'x', 't'];
+
+/** Plain values of an a{sv} whose keys are all known and of an accepted type; anything else is InvalidArgument. */
+function options(d: unknown, spec: Readonly<Record<string, readonly string[]>>, field: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries((d ?? {}) as Dict)) {
-    if (!known.includes(k)) throw new DiycloudError('InvalidArgument', `${field}: unknown key "${k.slice(0, 40)}"; known keys: ${known.join(', ')}`, { field });
-    out[k] = typeof v.value === 'bigint' ? Number(v.value) : v.value;
+  for (const [k, v] of Object.entries(dict(d ?? {}, field))) {
+    if (!Object.prototype.hasOwnProperty.call(spec, k)) throw new DiycloudError('InvalidArgument', `${field}: unknown key "${k.slice(0, 40)}"; known keys: ${Object.keys(spec).join(', ')}`, { field });
+    if (!spec[k].includes(v.signature)) throw new DiycloudError('InvalidArgument', `${field}.${k}: expected type ${spec[k].join(' or ')}, got ${String(v.signature).slice(0, 20)}`, { field: k });
+    out[k] = k === 'limits' ? dict(v.value, 'options.limits') : typeof v.value === 'bigint' ? Number(v.value) : v.value;
   }
   return out;
 }
@@ -63,23 +77,21 @@ export function managerObject(deps: AppDeps, xml: string, version: string): Obje
       m('Reconcile', '', 's', 'root', async (ctx) =>
         json(await audited(deps, ctx.caller, 'Reconcile', '*', () => reconcile(deps), (r) => `${r.changed.length} changed, ${r.errors.length} errors`)),
       ),
-      m('CreateUser', 'sssa{sv}', 'u', 'caller', async (ctx, [user, email, role, o]) => {
-        const raw = (o ?? {}) as Dict;
-        const opts = options(o, ['password', 'limits', 'shell'], 'options');
-        return [await createUser(deps, caller(ctx), user, email, role, { ...opts, limits: raw.limits?.value })];
-      }),
-      m('DeleteUser', 'sa{sv}', '', 'caller', async (ctx, [user, o]) => (await deleteUser(deps, caller(ctx), user, options(o, ['force', 'remove_home'], 'options')), [])),
+      m('CreateUser', 'sssa{sv}', 'u', 'caller', async (ctx, [user, email, role, o]) => [
+        await createUser(deps, caller(ctx), user, email, role, options(o, { password: ['s'], limits: ['a{sv}'], shell: ['s'] }, 'options')),
+      ]),
+      m('DeleteUser', 'sa{sv}', '', 'caller', async (ctx, [user, o]) => (await deleteUser(deps, caller(ctx), user, options(o, { force: ['b'], remove_home: ['b'] }, 'options')), [])),
       m('SetPassword', 'sss', '', 'caller', async (ctx, [user, pw, old]) => (await setPassword(deps, caller(ctx), user, pw, old), [])),
-      m('ListUsers', 'a{sv}', 's', 'caller', async (ctx, [f]) => json(await listUsers(deps, caller(ctx), options(f, ['role', 'enabled'], 'filter')))),
+      m('ListUsers', 'a{sv}', 's', 'caller', async (ctx, [f]) => json(await listUsers(deps, caller(ctx), options(f, { role: ['s'], enabled: ['b'] }, 'filter')))),
       m('AdoptUser', 'ss', '', 'caller', async (ctx, [user, role]) => (await adoptUser(deps, caller(ctx), user, role), [])),
       m('SetRole', 'ss', '', 'caller', async (ctx, [user, role]) => (await setRole(deps, caller(ctx), user, role), [])),
-      m('SetEnabled', 'sba{sv}', '', 'caller', async (ctx, [user, enabled, o]) => (await setEnabled(deps, caller(ctx), user, enabled, options(o, ['terminate'], 'options')), [])),
+      m('SetEnabled', 'sba{sv}', '', 'caller', async (ctx, [user, enabled, o]) => (await setEnabled(deps, caller(ctx), user, enabled, options(o, { terminate: ['b'] }, 'options')), [])),
       m('SetEmail', 'ss', '', 'caller', async (ctx, [user, email]) => (await setEmail(deps, caller(ctx), user, email), [])),
-      m('SetLimits', 'sa{sv}', '', 'caller', async (ctx, [user, l]) => (await setLimits(deps, caller(ctx), user, l as Dict), [])),
+      m('SetLimits', 'sa{sv}', '', 'caller', async (ctx, [user, l]) => (await setLimits(deps, caller(ctx), user, dict(l, 'limits')), [])),
       m('ResetLimits', 's', '', 'caller', async (ctx, [user]) => (await resetLimits(deps, caller(ctx), user), [])),
-      m('SetProfile', 'sa{sv}', '', 'caller', async (ctx, [role, l]) => (await setProfile(deps, caller(ctx), role, l as Dict), [])),
+      m('SetProfile', 'sa{sv}', '', 'caller', async (ctx, [role, l]) => (await setProfile(deps, caller(ctx), role, dict(l, 'limits')), [])),
       m('ListProfiles', '', 's', 'caller', async (ctx) => json(await listProfiles(deps, caller(ctx)))),
-      m('GetAuditLog', 'a{sv}', 's', 'caller', async (ctx, [f]) => json(await auditLog(deps, caller(ctx), options(f, ['limit', 'user'], 'filter')))),
+      m('GetAuditLog', 'a{sv}', 's', 'caller', async (ctx, [f]) => json(await auditLog(deps, caller(ctx), options(f, { limit: INTEGER, user: ['s'] }, 'filter')))),
     ],
   };
 }

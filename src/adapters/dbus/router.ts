@@ -3,6 +3,7 @@
 import { Message, Variant, type MessageBus } from 'dbus-next';
 import { DiycloudError } from '../../core/errors';
 import type { Logger } from '../../core/ports';
+import type { PriorityLane } from '../async/priority-lane';
 import type { Caller, CallerResolver } from './caller';
 import { toErrorReply } from './error-reply';
 
@@ -37,6 +38,22 @@ export interface ObjectDef {
   readonly properties: Readonly<Record<string, PropertyDef>>;
 }
 
+/** How many calls may be in progress at once (docs/security.md, "Limits under load"). */
+export interface CallLimits {
+  /** From one connection of a non-root caller. */
+  readonly perConnection: number;
+  /** From all connections of one non-root uid together. */
+  readonly perUid: number;
+  /** From all non-root callers together. */
+  readonly nonRoot: number;
+  /** In all, root's included: a memory bound that non-root callers alone can never reach. */
+  readonly total: number;
+  /** From one connection whose identity is still being looked up (dbus-daemon itself allows 128). */
+  readonly unidentifiedPerConnection: number;
+}
+
+export const CALL_LIMITS: CallLimits = { perConnection: 16, perUid: 32, nonRoot: 512, total: 2048, unidentifiedPerConnection: 128 };
+
 const NO_REPLY_EXPECTED = 0x1;
 /** No argument of ours is anywhere near this: a request this large is refused before any work. */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -64,18 +81,59 @@ const DBUS_ERR = 'org.freedesktop.DBus.Error.';
 /**
  * Every call on our object goes through these steps, in this order:
  *  1. match path, interface, member and signature (unknown: the standard D-Bus errors);
- *  2. identify the caller from the bus (GetConnectionCredentials on msg.sender);
+ *  2. identify the caller from the bus (GetConnectionCredentials on msg.sender, cached per name);
  *  3. authorize (root-only methods: uid 0, else PermissionDenied; any error here means deny);
- *  4. run the use case, which validates its arguments into typed values;
- *  5. reply, or map the error through the catalogue (no stack trace ever leaves).
- * More than `maxPending` calls in progress get Busy at once, so a flood cannot queue without bound.
+ *  4. admit: a non-root caller past its caps (CallLimits) gets Busy at once;
+ *  5. run the use case, which validates its arguments into typed values; root's calls run in the
+ *     PriorityLane, so the queues they meet downstream (bus calls, child programs) serve them first;
+ *  6. reply, or map the error through the catalogue (no stack trace ever leaves).
+ * So no number of unprivileged callers can make root's login-path calls wait for theirs.
  * Returns a handler for bus.addMethodHandler; it never throws (dbus-next would send e.stack).
  */
-export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers: CallerResolver; log: Logger; maxPending?: number }): (msg: Message) => boolean {
-  const { bus, object, callers, log } = opts;
+export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers: CallerResolver; log: Logger; lane: PriorityLane; limits?: CallLimits }): (msg: Message) => boolean {
+  const { bus, object, callers, log, lane } = opts;
+  const limits = opts.limits ?? CALL_LIMITS;
   const methods = new Map(object.methods.map((m) => [m.name, m]));
-  const maxPending = opts.maxPending ?? 2048;
-  let pending = 0;
+  let total = 0;
+  let nonRoot = 0;
+  const bySender = new Map<string, number>();
+  const byUid = new Map<number, number>();
+  const unidentified = new Map<string, number>();
+  const inc = <K>(m: Map<K, number>, k: K): void => void m.set(k, (m.get(k) ?? 0) + 1);
+  const dec = <K>(m: Map<K, number>, k: K): void => {
+    const n = (m.get(k) ?? 1) - 1;
+    if (n <= 0) m.delete(k);
+    else m.set(k, n);
+  };
+  const busy = (what: string): DiycloudError => new DiycloudError('Busy', `too many calls in progress ${what}; retry later`);
+  /** Takes a slot for a non-root caller, or throws Busy. */
+  const admit = (c: Caller): void => {
+    if ((bySender.get(c.busName) ?? 0) >= limits.perConnection) throw busy(`on this connection (at most ${limits.perConnection})`);
+    if ((byUid.get(c.uid) ?? 0) >= limits.perUid) throw busy(`for uid ${c.uid} (at most ${limits.perUid})`);
+    if (nonRoot >= limits.nonRoot) throw busy('from unprivileged callers');
+    inc(bySender, c.busName);
+    inc(byUid, c.uid);
+    nonRoot++;
+  };
+  const release = (c: Caller): void => {
+    dec(bySender, c.busName);
+    dec(byUid, c.uid);
+    nonRoot--;
+  };
+  const identify = async (sender: string | undefined): Promise<Caller> => {
+    const hit = callers.cached(sender);
+    if (hit) return hit;
+    const key = String(sender);
+    if ((unidentified.get(key) ?? 0) >= limits.unidentifiedPerConnection) throw busy('on this connection');
+    inc(unidentified, key);
+    try {
+      return await callers.resolve(sender);
+    } catch (e) {
+      throw new DiycloudError('PermissionDenied', 'could not identify the caller', { cause: e });
+    } finally {
+      dec(unidentified, key);
+    }
+  };
 
   const reply = (msg: Message, sig: string, body: unknown[]): void => {
     if (!(msg.flags & NO_REPLY_EXPECTED)) bus.send(Message.newMethodReturn(msg, sig, body));
@@ -94,7 +152,8 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
       return reply(msg, 'a{sv}', [all]);
     }
     if (msg.member === 'Get' && sig === 'ss') {
-      const p = iface === object.iface || iface === '' ? object.properties[name] : undefined;
+      // Own keys only: "constructor" or "__proto__" must not find Object.prototype's members.
+      const p = (iface === object.iface || iface === '') && Object.prototype.hasOwnProperty.call(object.properties, name) ? object.properties[name] : undefined;
       if (!p) return fail(msg, DBUS_ERR + 'UnknownProperty', `no property ${String(name)} on ${String(iface)}`);
       return reply(msg, 'v', [new Variant(p.type, p.get())]);
     }
@@ -103,21 +162,24 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
 
   const handleCall = async (msg: Message, m: MethodDef): Promise<void> => {
     const context = `${m.name} from ${msg.sender}`;
+    let admitted: Caller | null = null;
     try {
-      let caller: Caller;
-      try {
-        caller = await callers.resolve(msg.sender);
-      } catch (e) {
-        throw new DiycloudError('PermissionDenied', 'could not identify the caller', { cause: e });
-      }
+      const caller = await identify(msg.sender);
       if (m.access === 'root' && caller.uid !== 0) {
         throw new DiycloudError('PermissionDenied', `${m.name} may only be called by root`);
       }
-      const out = await m.run({ caller, interactive: (msg.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0 }, msg.body ?? []);
+      if (caller.uid !== 0) {
+        admit(caller);
+        admitted = caller;
+      }
+      const run = () => m.run({ caller, interactive: (msg.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0 }, msg.body ?? []);
+      const out = caller.uid === 0 ? await lane.urgent(run) : await run();
       reply(msg, m.outSig, out);
     } catch (e) {
       const r = toErrorReply(e, log, context);
       fail(msg, r.name, r.message);
+    } finally {
+      if (admitted) release(admitted);
     }
   };
 
@@ -146,12 +208,12 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
         fail(msg, 'org.diycloud.Manager1.Error.InvalidArgument', `request too large (more than ${MAX_REQUEST_BYTES} bytes of arguments)`);
         return true;
       }
-      if (pending >= maxPending) {
+      if (total >= limits.total) {
         fail(msg, 'org.diycloud.Manager1.Error.Busy', 'too many calls in progress; retry later');
         return true;
       }
-      pending++;
-      void handleCall(msg, m).finally(() => pending--);
+      total++;
+      void handleCall(msg, m).finally(() => total--);
       return true;
     } catch (e) {
       log.error(`dispatch of ${String(msg.member)} failed: ${(e as Error).stack ?? String(e)}`);

@@ -2,7 +2,7 @@
 
 import type Database from 'better-sqlite3';
 import { DiycloudError } from '../../core/errors';
-import type { AdminStore, AuditRow, Intent, RawOverrides, RoleRecord, UserRecord } from '../../core/ports';
+import type { AdminStore, AuditRow, Intent, RawOverrides, RoleRecord, ShadowExpiry, UserRecord } from '../../core/ports';
 import { toRecord, USER_SELECT, type UserRow } from './sqlite-store';
 
 const COLUMNS: Record<keyof RawOverrides, string> = { cpu: 'cpu_limit', memory: 'mem_limit', disk: 'disk_quota', gpu: 'gpu_access', tasks: 'tasks_max' };
@@ -100,16 +100,32 @@ export class SqliteAdminStore implements AdminStore {
     return this.db.transaction(fn)();
   }
 
-  nextFreeUid(min: number, after: number): number {
-    const row = this.db.prepare('SELECT max(uid) AS m FROM (SELECT uid FROM uid_allocations UNION ALL SELECT uid FROM users)').get() as { m: number | null };
-    return Math.max(min, (row.m ?? min - 1) + 1, after + 1);
+  beginCreateIntent(username: string, range: { min: number; max: number }, at: string): { id: number; uid: number } | null {
+    // Synchronous from the pick to the insert, in one transaction: no other creation can come in between.
+    return this.db.transaction(() => {
+      const row = this.db.prepare('SELECT max(uid) AS m FROM (SELECT uid FROM uid_allocations WHERE uid >= ? UNION ALL SELECT uid FROM users WHERE uid >= ?)').get(range.min, range.min) as { m: number | null };
+      const uid = Math.max(range.min, (row.m ?? range.min - 1) + 1);
+      if (uid > range.max) return null;
+      this.db.prepare('INSERT INTO uid_allocations (uid, username, allocated_at) VALUES (?, ?, ?)').run(uid, username, at);
+      const id = Number(this.db.prepare("INSERT INTO intents (op, username, uid, detail, started_at) VALUES ('create', ?, ?, '{}', ?)").run(username, uid, at).lastInsertRowid);
+      return { id, uid };
+    })();
   }
 
-  beginIntent(op: 'create' | 'delete', username: string, uid: number, detail: Record<string, unknown>, at: string): number {
-    return this.db.transaction(() => {
-      if (op === 'create') this.db.prepare('INSERT INTO uid_allocations (uid, username, allocated_at) VALUES (?, ?, ?)').run(uid, username, at);
-      return Number(this.db.prepare('INSERT INTO intents (op, username, uid, detail, started_at) VALUES (?, ?, ?, ?, ?)').run(op, username, uid, JSON.stringify(detail), at).lastInsertRowid);
-    })();
+  beginDeleteIntent(username: string, uid: number, detail: Record<string, unknown>, at: string): number {
+    return Number(this.db.prepare("INSERT INTO intents (op, username, uid, detail, started_at) VALUES ('delete', ?, ?, ?, ?)").run(username, uid, JSON.stringify(detail), at).lastInsertRowid);
+  }
+
+  savedExpiry(uid: number): ShadowExpiry | null {
+    const row = this.db.prepare('SELECT saved_expiry FROM users WHERE uid = ?').get(uid) as { saved_expiry: string | null } | undefined;
+    const v = row?.saved_expiry ?? null;
+    if (v === null) return null;
+    return v === 'never' ? 'never' : /^[0-9]{1,9}$/.test(v) ? { days: Number(v) } : null;
+  }
+
+  setSavedExpiry(uid: number, expiry: ShadowExpiry | null): void {
+    const v = expiry === null ? null : expiry === 'never' ? 'never' : String(expiry.days);
+    this.db.prepare('UPDATE users SET saved_expiry = ? WHERE uid = ?').run(v, uid);
   }
 
   endIntent(id: number): void {

@@ -1,4 +1,4 @@
-// Store on SQLite (better-sqlite3): WAL, foreign keys, busy timeout, durable commits.
+// Store on SQLite (better-sqlite3): WAL, foreign keys, no lock waits, durable commits.
 
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -35,7 +35,10 @@ export function openDatabase(path: string, schemaDir: string): Database.Database
   // FULL: a commit is on disk before the caller is told it succeeded (WAL's NORMAL would not be).
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  // No waiting for a lock: better-sqlite3 waits synchronously, on the event loop, so a program
+  // holding the write lock would freeze every call, logins included. The daemon is the only
+  // writer; a hand edit that holds the lock makes our writes fail at once with Busy instead.
+  db.pragma('busy_timeout = 0');
   migrate(db, loadMigrations(schemaDir));
   return db;
 }

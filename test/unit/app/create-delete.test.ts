@@ -49,6 +49,37 @@ describe('createUser', () => {
     await deleteUser(d, root, 'ann', {});
     expect(await createUser(d, root, 'ben', '', 'user', {})).toBe(1002);
   });
+  it('concurrent creations of different names all succeed, with distinct UIDs (allocation is atomic)', async () => {
+    const d = testDeps();
+    // NSS answers slowly, as getent does: before the fix every creation picked the same UID meanwhile.
+    const byUid = d.accounts.byUid;
+    (d.accounts as { byUid: typeof byUid }).byUid = async (uid) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return byUid(uid);
+    };
+    d.nss.set('taken', 1003);
+    const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => createUser(d, root, `pc${i}`, '', 'user', {})));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    const uids = results.map((r) => (r as PromiseFulfilledResult<number>).value);
+    expect(new Set(uids).size).toBe(50);
+    expect(uids).not.toContain(1003);
+    expect(rows(d)).toBe(50);
+    expect(d.admin.intents()).toEqual([]);
+  });
+  it.each(['diycloud-admin', 'diycloud-operator', 'diycloud-anything', 'diycloud'])('the role-group name %s is NameReserved', async (name) => {
+    const d = testDeps();
+    await expect(createUser(d, root, name, '', 'user', {})).rejects.toMatchObject({ code: 'NameReserved' });
+    expect(d.groupCalls).toEqual([]);
+  });
+  it("a name equal to an existing group, or to a role's Unix group, is NameReserved", async () => {
+    const d = testDeps();
+    d.groups.add('staff');
+    await expect(createUser(d, root, 'staff', '', 'user', {})).rejects.toMatchObject({ code: 'NameReserved' });
+    d.db.prepare("UPDATE roles SET unix_group = 'labgpu' WHERE name = 'operator'").run();
+    await expect(createUser(d, root, 'labgpu', '', 'user', {})).rejects.toMatchObject({ code: 'NameReserved' });
+    expect(d.groupCalls).toEqual([]);
+    expect(rows(d)).toBe(0);
+  });
   it('concurrent creations of one name produce exactly one user', async () => {
     const d = testDeps();
     const results = await Promise.allSettled(Array.from({ length: 50 }, () => createUser(d, root, 'bob', '', 'user', {})));
@@ -71,7 +102,7 @@ describe('createUser', () => {
 describe('crash recovery', () => {
   it('an interrupted creation (account made, rows not) is undone; its UID stays used', async () => {
     const d = testDeps();
-    d.admin.beginIntent('create', 'bob', 1000, {}, 'now');
+    expect(d.admin.beginCreateIntent('bob', { min: 1000, max: 1999 }, 'now')).toMatchObject({ uid: 1000 });
     d.nss.set('bob', 1000); // useradd ran, then the daemon was killed
     expect(await recoverIntents(d)).toBe(1);
     expect(d.nss.has('bob')).toBe(false);
@@ -80,7 +111,7 @@ describe('crash recovery', () => {
   });
   it('never deletes an account that is not the one the intent created (other uid)', async () => {
     const d = testDeps();
-    d.admin.beginIntent('create', 'bob', 1000, {}, 'now');
+    d.admin.beginCreateIntent('bob', { min: 1000, max: 1999 }, 'now');
     d.nss.set('bob', 4242);
     await recoverIntents(d);
     expect(d.nss.get('bob')).toBe(4242);
@@ -88,7 +119,7 @@ describe('crash recovery', () => {
   it('an interrupted deletion is finished', async () => {
     const d = testDeps();
     await createUser(d, root, 'bob', '', 'user', {});
-    d.admin.beginIntent('delete', 'bob', 1000, { removeHome: true }, 'now'); // killed before userdel
+    d.admin.beginDeleteIntent('bob', 1000, { removeHome: true }, 'now'); // killed before userdel
     await recoverIntents(d);
     expect(d.nss.has('bob')).toBe(false);
     expect(d.store.userByName('bob')).toBeNull();

@@ -96,14 +96,34 @@ describe('users', () => {
     await expect(adoptUser(d, root, 'carl', 'wizard')).rejects.toMatchObject({ code: 'InvalidArgument' });
     expect(count(d, 'SELECT count(*) AS n FROM users')).toBe(2);
   });
-  it('disabling locks the password, can end sessions, and is audited with the caller', async () => {
+  it('disabling locks and expires the account, can end sessions, and is audited with the caller', async () => {
     const d = setup();
     d.grants.set('1001 org.diycloud.set-enabled', 'allowed');
     await setEnabled(d, op, 'alice', false, { terminate: true });
     expect(d.store.userByName('alice')?.enabled).toBe(false);
-    expect(d.groupCalls).toEqual(['alice lock', 'terminate 1000']);
+    expect(d.groupCalls).toEqual(['alice disable', 'terminate 1000']);
+    expect(d.expiries.get('alice')).toEqual({ days: 1 });
     const log = await auditLog(d, root, { user: 'alice' });
     expect(log[0]).toMatchObject({ callerUid: 1001, callerPid: 3, action: 'Disable', target: 'alice', result: 'ok' });
+  });
+  it('enabling puts back the expiry the disable replaced, even after disabling twice', async () => {
+    const d = setup();
+    d.expiries.set('alice', { days: 20_800 });
+    await setEnabled(d, root, 'alice', false, {});
+    await setEnabled(d, root, 'alice', false, {});
+    expect(d.expiries.get('alice')).toEqual({ days: 1 });
+    await setEnabled(d, root, 'alice', true, {});
+    expect(d.expiries.get('alice')).toEqual({ days: 20_800 });
+    expect(d.store.userByName('alice')?.enabled).toBe(true);
+    expect(d.admin.savedExpiry(d.store.userByName('alice')!.uid)).toBeNull();
+  });
+  it('a failed shadow change leaves the database as it was', async () => {
+    const d = setup();
+    (d.accountAdmin as { disable: unknown }).disable = async () => {
+      throw Object.assign(new Error('usermod failed'), { code: 'BackendFailed' });
+    };
+    await expect(setEnabled(d, root, 'alice', false, {})).rejects.toThrow('usermod failed');
+    expect(d.store.userByName('alice')?.enabled).toBe(true);
   });
   it('lists users with filters', async () => {
     const d = setup();
