@@ -4,29 +4,20 @@
  *          open_session  -> OpenSession(user, service, tty, rhost): the slice gets its limits
  *          close_session -> CloseSession(...), in a background child: logout does not wait
  *
- * Exit status: 0 lets the login proceed, 1 refuses it.
+ * Exit status: 0 lets the login proceed, 1 refuses it. Details, and why this is C (one small process
+ * per login), are in docs/pam-hook.md.
  *
- * Failure mode ([Hook] FailureMode in diycloud.conf): when the daemon is down, frozen, or answers
- * with an error, "open" (the default) lets the login proceed and logs a warning (syslog authpriv);
- * "closed" refuses the account phase and the session open. Every call is bounded by
- * [Hook] TimeoutSec (default 2 s): sd-bus gives up waiting for the reply, and an interval timer
- * ends the process should even connecting to the bus hang.
+ * Failure mode ([Hook] FailureMode): when the daemon is down, frozen or failing, "open" (default)
+ * lets the login proceed with a warning; "closed" refuses the account phase and the session open.
+ * Every call is bounded by [Hook] TimeoutSec (sd-bus reply timeout, then an interval timer). After
+ * a timeout a marker in [Hook] RuntimeDirectory makes calls wait a tenth of the budget until one
+ * succeeds (circuit breaker), so a frozen daemon costs one login the budget, not every call.
  *
- * Circuit breaker: one login makes several calls (account, session, the user manager's session).
- * When a call times out, the hook leaves a marker in [Hook] RuntimeDirectory; while it is there,
- * calls wait only a tenth of the budget (at most 200 ms). The first call that succeeds removes it.
- * So a frozen daemon costs one whole login at most the budget, not the budget per call.
- *
- * Safety: this runs as root, with an environment partly chosen by the user (pam_exec passes the
- * PAM environment) and items chosen by the remote peer (PAM_RHOST, PAM_TTY). So: the PAM items
- * are copied and the environment is cleared before anything else (NSS modules read variables
- * such as LDAPCONF); the bus address comes only from the config; PAM items are only ever D-Bus
- * string arguments, never code, paths or options; anything outside a conservative character set
- * is replaced. root and system accounts (UID below UIDMin) are skipped without any D-Bus call.
- *
- * Why C and not sh or Node: it runs on every login. Node costs about 90 ms to start; a shell
- * script around dbus-send needs sh, env, id, timeout and dbus-send (five processes, about 16 ms
- * per login measured); this is one small process (see docs/benchmarks.md).
+ * Safety: this runs as root with an environment partly chosen by the user and PAM items chosen by
+ * the remote peer. The items are copied and the environment cleared first; the bus address comes
+ * only from the config; items are only ever D-Bus string arguments; odd ones are replaced. root and
+ * accounts outside [Users] UIDMin..UIDMax (computed by the daemon's rules) get no D-Bus call.
+ * Everything written to syslog or stdout goes through escape(), so no input can forge a log line.
  *
  * argv[1] (optional, from the PAM line only): the config file, default /etc/diycloud/diycloud.conf.
  */
@@ -34,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,23 +43,48 @@ static const char *const ALLOW_ERRORS[] = {"org.diycloud.Manager1.Error.NoSuchUs
 #define PATH "/org/diycloud/Manager1"
 #define IFACE "org.diycloud.Manager1"
 
+/* [Users] UIDMin or UIDMax from the config (a value the daemon refuses goes to cfg.range_problem). */
+struct uid_key { int set; double v; };
+
 static struct {
   int closed;
   char budget[32];
-  long uid_min;
+  struct uid_key uid_min, uid_max;
+  char range_problem[256]; /* the first reason the daemon would refuse [Users] */
   char bus[512];
   char rundir[256];
-} cfg = {0, "2", -1, "unix:path=/run/dbus/system_bus_socket", "/run/diycloud"};
+} cfg = {0, "2", {0, 0}, {0, 0}, "", "unix:path=/run/dbus/system_bus_socket", "/run/diycloud"};
 
 static char type[16], user[40], service[256], tty[256], rhost[256], marker[300];
 static volatile sig_atomic_t gate_exit = 0; /* what the alarm handler exits with */
 
+/* The one way text leaves the hook: printable ASCII stays, except a backslash, which is doubled;
+ * every other byte becomes \xNN (a newline \x0a). The result has at most n-1 characters (n >= 4):
+ * a longer text is cut between two escapes and ends in "...". */
+static void escape(char *dst, size_t n, const char *src) {
+  size_t o = 0;
+  const unsigned char *p = (const unsigned char *)src;
+  for (; *p; p++) {
+    char e[5];
+    int len = *p == '\\' ? snprintf(e, sizeof e, "\\\\") : *p >= 0x20 && *p < 0x7f ? snprintf(e, sizeof e, "%c", *p) : snprintf(e, sizeof e, "\\x%02x", *p);
+    if (o + len + 4 > n) break; /* keep room for "..." and the NUL */
+    memcpy(dst + o, e, len);
+    o += len;
+  }
+  if (*p) memcpy(dst + o, "...", 3), o += 3;
+  dst[o] = '\0';
+}
+
+/* Every log line: formatted, then escaped as a whole, so no argument can be logged raw. */
 static void say(int prio, const char *fmt, ...) {
+  char raw[2048], out[1024]; /* raw > out: a message cut by vsnprintf is always cut (and marked) by escape() */
   va_list ap;
   va_start(ap, fmt);
-  openlog("diycloud-pam-hook", LOG_PID, LOG_AUTHPRIV);
-  vsyslog(prio, fmt, ap);
+  vsnprintf(raw, sizeof raw, fmt, ap);
   va_end(ap);
+  escape(out, sizeof out, raw);
+  openlog("diycloud-pam-hook", LOG_PID, LOG_AUTHPRIV);
+  syslog(prio, "%s", out);
 }
 
 static int is_gate(void) { return strcmp(type, "account") == 0 || strcmp(type, "open_session") == 0; }
@@ -99,13 +116,27 @@ static char *trim(char *s) {
 
 static void copy(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src); }
 
-/* Our keys from the config ("Key=Value" or "Key = Value"; sections do not matter for these). */
+/* [Users] UIDMin/UIDMax by the daemon's rules (src/core/config.ts): only in [Users], at most once,
+ * 1-10 digits, at most 4294967294. Anything else makes the daemon refuse the whole config. */
+static void uid_key(struct uid_key *key, const char *name, const char *v, int in_users, const char *path) {
+  size_t n = strlen(v);
+  const char *why = !in_users ? "outside [Users]" : key->set ? "set twice" : NULL;
+  if (in_users) key->set = 1;
+  if (!why && (n < 1 || n > 10 || strspn(v, "0123456789") != n || strtod(v, NULL) > 4294967294.0)) why = "not a UID";
+  if (!why) key->v = strtod(v, NULL);
+  else if (!cfg.range_problem[0]) snprintf(cfg.range_problem, sizeof cfg.range_problem, "%s '%s' in %s: %s", name, v, path, why);
+}
+
+/* Our keys from the config ("Key=Value" or "Key = Value"; sections matter only for UIDMin/UIDMax). */
 static void read_config(const char *path) {
   FILE *f = fopen(path, "re");
   if (!f) return;
-  char line[1024];
-  while (fgets(line, sizeof line, f)) {
+  char *line = NULL;
+  size_t cap = 0;
+  int in_users = 0;
+  while (getline(&line, &cap, f) >= 0) {
     line[strcspn(line, "\n")] = '\0';
+    if (trim(line)[0] == '[') in_users = strcmp(trim(line), "[Users]") == 0;
     char *eq = strchr(line, '=');
     if (!eq || line[0] == '#' || line[0] == ';') continue;
     *eq = '\0';
@@ -115,8 +146,8 @@ static void read_config(const char *path) {
       cfg.closed = strcmp(v, "closed") == 0;
     } else if (strcmp(k, "TimeoutSec") == 0) {
       copy(cfg.budget, sizeof cfg.budget, v);
-    } else if (strcmp(k, "UIDMin") == 0) {
-      cfg.uid_min = strspn(v, "0123456789") == strlen(v) && *v ? atol(v) : -1;
+    } else if (strcmp(k, "UIDMin") == 0 || strcmp(k, "UIDMax") == 0) {
+      uid_key(strcmp(k, "UIDMin") == 0 ? &cfg.uid_min : &cfg.uid_max, k, v, in_users, path);
     } else if (strcmp(k, "BusAddress") == 0) {
       if (*v && strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789=:/._,-") == strlen(v)) copy(cfg.bus, sizeof cfg.bus, v);
       else say(LOG_WARNING, "bad BusAddress in %s, using the system bus", path);
@@ -124,21 +155,48 @@ static void read_config(const char *path) {
       copy(cfg.rundir, sizeof cfg.rundir, v);
     }
   }
+  free(line);
   fclose(f);
 }
 
-static long login_defs_uid_min(void) {
-  FILE *f = fopen("/etc/login.defs", "re");
-  long v = 1000;
-  char line[512];
-  if (!f) return v;
-  while (fgets(line, sizeof line, f)) {
-    char k[64];
-    long n;
-    if (sscanf(line, " %63s %ld", k, &n) == 2 && strcmp(k, "UID_MIN") == 0) v = n;
-  }
-  fclose(f);
+/* UID_MIN or UID_MAX from /etc/login.defs exactly as the daemon reads it (src/core/ini.ts
+ * parseLoginDefs): the first match of /^\s*KEY\s+([0-9]+)\s*$/m in the whole text, else dflt. */
+static double login_defs(const char *text, const char *key, double dflt) {
+  char re_text[96];
+  regex_t re;
+  regmatch_t m[2];
+  snprintf(re_text, sizeof re_text, "^[[:space:]]*%s[[:space:]]+([0-9]+)[[:space:]]*$", key);
+  if (!text || regcomp(&re, re_text, REG_EXTENDED | REG_NEWLINE) != 0) return dflt;
+  double v = regexec(&re, text, 2, m, 0) == 0 ? strtod(text + m[1].rm_so, NULL) : dflt;
+  regfree(&re);
   return v;
+}
+
+/* /etc/login.defs (its first MiB; NULL if absent or unreadable, then the defaults apply). */
+static char *read_login_defs(void) {
+  FILE *f = fopen("/etc/login.defs", "re");
+  if (!f) return NULL;
+  char *text = malloc((1u << 20) + 1);
+  size_t len = text ? fread(text, 1, 1u << 20, f) : 0;
+  fclose(f);
+  if (text) text[len] = '\0';
+  return text;
+}
+
+/* The managed range as the daemon computes it (src/core/config.ts parseConfig). 0 when the daemon
+ * would refuse it: then the hook cannot tell who is ours, skips no one by UID and lets the daemon
+ * (or, when it cannot answer, the failure mode) decide. */
+static int managed_range(double *min, double *max) {
+  char *defs = cfg.uid_min.set && cfg.uid_max.set ? NULL : read_login_defs();
+  *min = cfg.uid_min.set ? cfg.uid_min.v : login_defs(defs, "UID_MIN", 1000);
+  *max = cfg.uid_max.set ? cfg.uid_max.v : login_defs(defs, "UID_MAX", 60000);
+  free(defs);
+  if (cfg.range_problem[0]) return 0;
+  if (*min < 1 || *min > *max) {
+    snprintf(cfg.range_problem, sizeof cfg.range_problem, "UIDMin (%.0f) must be at least 1 and not above UIDMax (%.0f)", *min, *max);
+    return 0;
+  }
+  return 1;
 }
 
 /* Budget "2" or "0.5" seconds -> ms; anything else is the default. */
@@ -208,10 +266,12 @@ int main(int argc, char **argv) {
     if (null >= 0) { dup2(null, 0); dup2(null, 1); dup2(null, 2); }
   }
 
-  /* Is this one of ours? Unknown to NSS or below UIDMin: no D-Bus call at all. */
-  long uid_min = cfg.uid_min >= 0 ? cfg.uid_min : login_defs_uid_min();
+  /* Is this one of ours? Unknown to NSS or outside UIDMin..UIDMax: no D-Bus call at all. */
+  double uid_min, uid_max;
+  int range_ok = managed_range(&uid_min, &uid_max);
+  if (!range_ok) say(LOG_WARNING, "bad [Users] range (%s; the daemon refuses this config): no user is skipped by UID", cfg.range_problem);
   struct passwd *pw = getpwnam(user);
-  if (!pw || (long)pw->pw_uid < uid_min) return 0;
+  if (!pw || (range_ok && ((double)pw->pw_uid < uid_min || (double)pw->pw_uid > uid_max))) return 0;
 
   gate_exit = cfg.closed && is_gate() ? 1 : 0;
   signal(SIGALRM, on_alarm);
@@ -249,8 +309,10 @@ int main(int argc, char **argv) {
     const char *reason = NULL;
     if (sd_bus_message_read(reply, "bs", &allowed, &reason) < 0) failure("unexpected reply from diycloudd");
     if (!allowed) {
+      char shown[512];
+      escape(shown, sizeof shown, reason);
       say(LOG_NOTICE, "login of %s via %s refused: %s", user, service, reason);
-      printf("diycloud: %s\n", reason);
+      printf("diycloud: %s\n", shown);
       return 1;
     }
   }

@@ -10,6 +10,10 @@ import { run, startDaemon, type DaemonProcess } from './lib/daemon-process';
 import { startFakeSystemd, type FakeSystemd } from '../fakes/fake-systemd1';
 import { addDbUser, sql } from './lib/db';
 import { createHostUsers } from './lib/host-users';
+import { startSyslogCapture, type SyslogCapture } from './lib/syslog-capture';
+import { runInMountNamespace } from './lib/mount-ns';
+import { parseLoginDefs } from '../../src/core/ini';
+import { parseConfig } from '../../src/core/config';
 
 const HOOK = join(REPO, 'dist', 'pam-hook');
 const isRoot = process.getuid?.() === 0;
@@ -17,8 +21,9 @@ const isRoot = process.getuid?.() === 0;
 /** The hook's run directory (circuit-breaker marker) for this test run. */
 let rundir = '/nonexistent';
 
-function hookConf(address: string, extra = ''): string {
-  return `[Users]\nUIDMin=2000\nUIDMax=2999\n[Backend]\nSlices=systemd\n[Hook]\nBusAddress=${address}\nTimeoutSec=1\nRuntimeDirectory=${rundir}\n${extra}`;
+/** `users` is the [Users] section's body; `extra` goes into [Hook]. */
+function hookConf(address: string, extra = '', users = 'UIDMin=2000\nUIDMax=2999\n'): string {
+  return `[Users]\n${users}[Backend]\nSlices=systemd\n[Hook]\nBusAddress=${address}\nTimeoutSec=1\nRuntimeDirectory=${rundir}\n${extra}`;
 }
 
 /** Runs the hook as pam_exec would: PAM items in the environment, the config path as argv[1]. */
@@ -133,6 +138,48 @@ describe.skipIf(!isRoot)('the PAM hook against the real daemon', () => {
     expect((await hook(closedConf(), { PAM_TYPE: 'account', PAM_USER: 'Bad User' })).code).toBe(1);
   });
 
+  describe('everything the hook logs is escaped and bounded (syslog captured in a private mount namespace)', () => {
+    let cap: SyslogCapture;
+    beforeAll(async () => void (cap = await startSyslogCapture()));
+    afterAll(() => cap?.stop());
+    /** Runs the hook; returns its exit status and the records containing `mark` (waiting for the first). */
+    async function logged(c: string, env: Record<string, string>, mark: string) {
+      const r = await cap.run(HOOK, [c], { PATH: '/usr/bin:/bin', ...env });
+      const mine = () => cap.records().filter((x) => x.includes(mark));
+      await expect.poll(() => mine().length, { timeout: 5000 }).toBeGreaterThan(0);
+      return { code: r.code, records: mine() };
+    }
+    const printable = /^[\x20-\x7e]*$/; // no newline, no control byte, nothing above ASCII
+
+    it('a PAM_USER with a newline arrives as one record, the newline as \\x0a', async () => {
+      const r = await logged(conf, { PAM_TYPE: 'account', PAM_USER: 'x1\nFORGED sshd: Accepted root' }, 'FORGED');
+      expect(r.code).toBe(0);
+      expect(r.records).toHaveLength(1);
+      expect(r.records[0]).toMatch(printable);
+      expect(r.records[0]).toContain('account of user x1\\x0aFORGED sshd: Accepted root allowed (failure mode open): invalid user name');
+    });
+
+    it('a backslash is doubled, so an escape cannot be forged either', async () => {
+      const r = await logged(conf, { PAM_TYPE: 'account', PAM_USER: 'x2\\x0aFAKE' }, 'FAKE');
+      expect(r.records[0]).toContain('of user x2\\\\x0aFAKE allowed');
+    });
+
+    it('config values: control and non-ASCII bytes are escaped; a long value is cut to a bounded record', async () => {
+      const c = join(work, 'esc.conf');
+      writeFileSync(c, hookConf(bus.address, 'FailureMode=op\x1b[2Jen\xe9\n'), 'latin1');
+      const r = await logged(c, { PAM_TYPE: 'account', PAM_USER: 'root' }, 'bad FailureMode');
+      expect(r.records[0]).toMatch(printable);
+      expect(r.records[0]).toContain("bad FailureMode 'op\\x1b[2Jen\\xe9' in ");
+      writeFileSync(c, hookConf(bus.address, `FailureMode=LONG${'\x01'.repeat(900)}\n`));
+      const long = await logged(c, { PAM_TYPE: 'account', PAM_USER: 'root' }, 'LONG');
+      expect(long.records[0]).toMatch(printable);
+      const msg = long.records[0].slice(long.records[0].indexOf(']: ') + 3);
+      expect(msg.length).toBeLessThanOrEqual(1023);
+      expect(msg.startsWith("bad FailureMode 'LONG\\x01\\x01")).toBe(true);
+      expect(msg.endsWith('...')).toBe(true);
+    });
+  });
+
   describe('with the daemon frozen (SIGSTOP)', () => {
     beforeAll(() => void d.child.kill('SIGSTOP'));
     afterAll(() => {
@@ -213,6 +260,62 @@ describe.skipIf(!isRoot)('the PAM hook against the real daemon', () => {
       expect((await hook(c, { PAM_TYPE: 'account', PAM_USER: alice.name })).code).toBe(1);
       expect((await hook(c, { PAM_TYPE: 'open_session', PAM_USER: alice.name })).code).toBe(1);
       expect((await hook(c, { PAM_TYPE: 'close_session', PAM_USER: alice.name })).code).toBe(0);
+    });
+
+    it('closed mode: users above UIDMax are not ours, so they are skipped (exit 0) while users inside the range are refused', async () => {
+      const c = closedConf(); // nobody (65534) is above UIDMax=2999
+      expect((await hook(c, { PAM_TYPE: 'account', PAM_USER: 'nobody' })).code).toBe(0);
+      expect((await hook(c, { PAM_TYPE: 'open_session', PAM_USER: 'nobody' })).code).toBe(0);
+      // UIDMax is inclusive: with UIDMax=2201, dis (2201) is ours and carol (2202) is not.
+      const narrow = join(work, 'narrow.conf');
+      writeFileSync(narrow, hookConf(bus.address, 'FailureMode=closed\n', 'UIDMin=2000\nUIDMax=2201\n'));
+      expect((await hook(narrow, { PAM_TYPE: 'account', PAM_USER: users.users[2].name })).code).toBe(0);
+      expect((await hook(narrow, { PAM_TYPE: 'account', PAM_USER: dis.name })).code).toBe(1);
+      expect((await hook(narrow, { PAM_TYPE: 'account', PAM_USER: alice.name })).code).toBe(1);
+    });
+
+    it.skipIf(!existsSync('/etc/login.defs')).each([
+      ['UID_MAX', 'UID_MIN 1000\nUID_MAX 2201\n'],
+      ['the first UID_MAX wins', 'UID_MAX 2201\nUID_MAX 70000\n'],
+      ['a trailing comment: no match, 60000', 'UID_MAX 2201 # ours\n'],
+      ['CRLF lines', 'UID_MIN\t2200\r\nUID_MAX 2201\r\n'],
+      ['UID_MIN above UID_MAX: refused', 'UID_MIN 2203\nUID_MAX 2202\n'],
+      ['no keys: 1000-60000', '# UID_MAX 2201\n'],
+    ])('without [Users] the range is read from /etc/login.defs exactly as the daemon reads it (%s)', async (_l, defs) => {
+      // The hook's /etc/login.defs path is fixed: a private mount namespace binds a test file over it.
+      const file = join(work, 'login.defs');
+      writeFileSync(file, defs);
+      const c = join(work, 'defs.conf');
+      writeFileSync(c, hookConf(bus.address, 'FailureMode=closed\n', ''));
+      const { uidMin, uidMax } = parseLoginDefs(defs);
+      let valid = true; // would the daemon start with this login.defs?
+      try {
+        parseConfig(readFileSync(c, 'utf8'), { uidMin, uidMax });
+      } catch {
+        valid = false;
+      }
+      for (const u of [{ name: 'daemon', uid: 1 }, alice, dis, users.users[2], { name: 'nobody', uid: 65534 }]) {
+        const r = await runInMountNamespace([[file, '/etc/login.defs']], HOOK, [c], { PAM_TYPE: 'account', PAM_USER: u.name });
+        expect({ user: u.name, code: r.code }).toEqual({ user: u.name, code: valid && (u.uid < uidMin || u.uid > uidMax) ? 0 : 1 });
+      }
+    });
+
+    it.each([
+      ['UIDMax not a UID', 'UIDMin=2000\nUIDMax=29x9\n', ''],
+      ['UIDMax above 4294967294', 'UIDMin=2000\nUIDMax=4294967295\n', ''],
+      ['UIDMax below UIDMin', 'UIDMin=2000\nUIDMax=1999\n', ''],
+      ['UIDMin 0', 'UIDMin=0\nUIDMax=2999\n', ''],
+      ['UIDMin empty', 'UIDMin=\nUIDMax=2999\n', ''],
+      ['UIDMax set twice', 'UIDMin=2000\nUIDMax=2999\nUIDMax=2999\n', ''],
+      ['UIDMax outside [Users]', 'UIDMin=2000\n', 'UIDMax=2999\n'],
+    ])('closed mode, a range the daemon refuses (%s): no one is skipped by UID, so nobody and system accounts are refused', async (_l, range, inHook) => {
+      const text = hookConf(bus.address, `FailureMode=closed\n${inHook}`, range);
+      expect(() => parseConfig(text, { uidMin: 1000, uidMax: 60000 })).toThrow(); // the daemon would not start with it
+      const c = join(work, 'badrange.conf');
+      writeFileSync(c, text);
+      expect((await hook(c, { PAM_TYPE: 'account', PAM_USER: 'nobody' })).code).toBe(1);
+      expect((await hook(c, { PAM_TYPE: 'account', PAM_USER: 'daemon' })).code).toBe(1);
+      expect((await hook(c, { PAM_TYPE: 'account', PAM_USER: 'root' })).code).toBe(0);
     });
   });
 });
