@@ -11,13 +11,22 @@ import { ACTIONS, authorize, authorizedChange, type Caller } from './authorize';
 import type { AppDeps } from './deps';
 import { allocationFor, enforceAllocation } from './enforce-allocation';
 import { getUser, userView, type UserView } from './get-user';
-import { resolveUser } from './resolve-user';
 
-/** Reading your own record needs nothing; reading anyone else's needs read-users. */
-export async function readUser(deps: AppDeps, caller: Caller, name: unknown): Promise<UserView> {
-  const u = await resolveUser(deps, name);
-  if (caller.uid !== u.uid) await authorize(deps, caller, ACTIONS.readUsers, u.name);
-  return getUser(deps, u.name);
+/**
+ * Reading your own record needs nothing; reading anyone else's needs read-users, asked before the
+ * name is looked up: a flood of made-up names must cost polkit checks, not child programs.
+ */
+export async function readUser(deps: AppDeps, caller: Caller, rawName: unknown): Promise<UserView> {
+  const name = validateUsername(rawName);
+  if (caller.uid !== 0 && !(await isOwnName(deps, caller.uid, name))) await authorize(deps, caller, ACTIONS.readUsers, name);
+  return getUser(deps, name);
+}
+
+/** Whether `name` is the caller's own account (the database first, then NSS by the caller's uid, cached). */
+async function isOwnName(deps: AppDeps, uid: number, name: string): Promise<boolean> {
+  const record = deps.store.userByName(name);
+  if (record) return record.uid === uid;
+  return (await deps.accounts.byUid(uid))?.name === name;
 }
 
 export async function listUsers(deps: AppDeps, caller: Caller, filter: { role?: unknown; enabled?: unknown }): Promise<UserView[]> {

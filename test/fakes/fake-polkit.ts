@@ -83,7 +83,7 @@ export interface FakePolkit {
 }
 
 /** Starts the fake on `address`; `roles` says which uids are in diycloud-admin or diycloud-operator. */
-export async function startFakePolkit(address: string, roles: Record<number, FakeRole> = {}, opts: { interactiveDelayMs?: number } = {}): Promise<FakePolkit> {
+export async function startFakePolkit(address: string, roles: Record<number, FakeRole> = {}, opts: { interactiveDelayMs?: number; checkDelayMs?: number } = {}): Promise<FakePolkit> {
   const bus = dbus.sessionBus({ busAddress: address });
   bus.on('error', () => undefined);
   const actions = new Map(loadActions().map((a) => [a.id, a]));
@@ -139,6 +139,8 @@ export async function startFakePolkit(address: string, roles: Record<number, Fak
     const result = decide(subjectUid, actionId, details);
     // An interactive check is a person typing a password: it takes a while.
     if (flags & 1 && opts.interactiveDelayMs) await new Promise((r) => setTimeout(r, opts.interactiveDelayMs));
+    // A loaded polkitd (its rules run in a JS engine) answers each check only after a while.
+    else if (opts.checkDelayMs) await new Promise((r) => setTimeout(r, opts.checkDelayMs));
     calls.push({ uid: subjectUid, action: actionId, details, flags, result });
     // polkitd answers uid 0 before it looks at anything else (no details); otherwise it returns the details it got
     bus.send(Message.newMethodReturn(msg, '(bba{ss})', [[result[0], result[1], subjectUid === 0 ? {} : details]]));

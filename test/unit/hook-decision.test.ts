@@ -11,7 +11,7 @@ let dir: string;
 /** Runs the hook against a bus socket that does not exist: every D-Bus call fails at once. */
 function hook(mode: 'open' | 'closed', env: Record<string, string>, extra = ''): number {
   const conf = join(dir, `${mode}.conf`);
-  writeFileSync(conf, `[Users]\nUIDMin=1000\n[Hook]\nFailureMode=${mode}\nBusAddress=unix:path=${dir}/no.sock\nRuntimeDirectory=${dir}\n${extra}`);
+  writeFileSync(conf, `[Users]\nUIDMin=1000\nUIDMax=65534\n[Hook]\nFailureMode=${mode}\nBusAddress=unix:path=${dir}/no.sock\nRuntimeDirectory=${dir}\n${extra}`);
   const r = spawnSync(HOOK, [conf], { env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 10_000 });
   return r.status ?? -1;
 }
@@ -20,7 +20,7 @@ describe('PAM hook decisions', () => {
   beforeAll(() => void (dir = mkdtempSync(join(tmpdir(), 'diycloud-hookunit-'))));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  // nobody (uid 65534) is above UIDMin, so the hook calls the (missing) daemon for it.
+  // nobody (uid 65534) is inside UIDMin..UIDMax here, so the hook calls the (missing) daemon for it.
   it.each([
     ['open', 'account', 0], ['open', 'open_session', 0], ['open', 'close_session', 0],
     ['closed', 'account', 1], ['closed', 'open_session', 1], ['closed', 'close_session', 0],
