@@ -1,20 +1,24 @@
-// `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser, createuser), writes docs/benchmarks.md.
+// `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser, createuser, flood), writes docs/benchmarks.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { e2eSkip, REPO_ROOT, type Dist } from '../test/e2e/lib/container';
 import { setupLoginEnv, type LoginEnv } from '../test/e2e/lib/login-env';
 import { describeHost } from './lib/machine';
-import { renderReport, type Results } from './lib/report';
+import { keepEarlier, renderReport, SECTIONS, type Results } from './lib/report';
 import { runLoginOverhead } from './login-overhead';
 import { runThroughput } from './throughput';
 import { runHookBreakdown } from './hook-breakdown';
 import { makeLiveSlices, runReconcile } from './reconcile';
 import { runCreateUser, runGetUser, runListUsers } from './mgmt';
+import { runFlood } from './flood';
 
 const env = process.env;
 const num = (k: string, d: number): number => (env[k] ? Number(env[k]) : d);
-const ONLY = new Set((env.BENCH_ONLY ?? 'login,throughput,reconcile,listusers,getuser,createuser').split(','));
+const ALL = Object.keys(SECTIONS).join(',');
+const ONLY = new Set((env.BENCH_ONLY ?? ALL).split(','));
+const unknown = [...ONLY].filter((b) => !(b in SECTIONS));
+if (unknown.length) throw new Error(`BENCH_ONLY: unknown benchmark(s) ${unknown.join(', ')} (known: ${ALL})`);
 const DIST = (env.BENCH_DIST ?? 'bookworm') as Dist;
 const OUT = env.BENCH_OUT ?? join(REPO_ROOT, 'docs', 'benchmarks.md');
 const DB_USERS = num('BENCH_DB_USERS', 10_000);
@@ -29,8 +33,12 @@ describe.skipIf(skip)(`diycloud benchmarks (${DIST})`, () => {
   let e: LoginEnv;
   const results: Results = { when: new Date().toISOString(), machine: describeHost(), dist: DIST, notes: [
     'The host is a shared VM: run-to-run spread is large (rerun before drawing conclusions from a single table); baselines are always from the same run.',
-    'BENCH_* environment variables scale each benchmark (see bench/run.bench.test.ts); BENCH_ONLY=login,throughput,reconcile,listusers,getuser,createuser picks some.',
+    `BENCH_* environment variables scale each benchmark (see bench/run.bench.test.ts); BENCH_ONLY=${ALL} picks some. ` +
+      'A run of some only keeps the other sections from the previous docs/benchmarks.json (marked with the run they came from); BENCH_KEEP=0 drops them.',
   ] };
+  // BENCH_ONLY: the benchmarks not run keep their published figures (from the JSON next to OUT)
+  const prevJson = OUT.replace(/\.md$/, '.json');
+  if (env.BENCH_KEEP !== '0' && existsSync(prevJson)) keepEarlier(results, JSON.parse(readFileSync(prevJson, 'utf8')) as Results, ONLY);
   const write = (): void => {
     mkdirSync(dirname(OUT), { recursive: true });
     writeFileSync(OUT, renderReport(results));
@@ -119,5 +127,20 @@ COMMIT;`);
     expect(c.create.errors).toBe(0);
     expect(c.useradd.errors).toBe(0);
     expect(c.leftoverAccounts).toEqual([]);
+  });
+
+  it.runIf(ONLY.has('flood'))('7. root\'s hook during a flood by an unprivileged, unmanaged user (ListProfiles, GetUser random names)', async () => {
+    results.flood = await runFlood(e, 'alice', {
+      iterations: num('BENCH_FLOOD_ITERS', 50), gapMs: num('BENCH_FLOOD_GAP_MS', 50), settleMs: num('BENCH_FLOOD_SETTLE_MS', 2000),
+      maxSeconds: num('BENCH_FLOOD_SECONDS', 30), connections: num('BENCH_FLOOD_CONNECTIONS', 16), inflight: num('BENCH_FLOOD_INFLIGHT', 1900),
+    });
+    write();
+    for (const p of results.flood.phases) {
+      console.log('flood', p.label, { account: p.account, open: p.open, failureModeLines: p.failureModeLines, refused: p.refused, marker: p.markerAtEnd, maxChildren: p.maxChildren, cutShort: p.cutShort, attacker: p.attacker, cpuSec: p.cpuSec });
+    }
+    // the login path stays answered: not one failure-mode decision, not one refused login, in any phase
+    for (const p of results.flood.phases) {
+      expect({ phase: p.label, failureModeLines: p.failureModeLines, refused: p.refused }).toEqual({ phase: p.label, failureModeLines: 0, refused: 0 });
+    }
   });
 });
