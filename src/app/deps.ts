@@ -3,6 +3,7 @@
 import type { AllocationBounds } from '../core/allocation';
 import type { Config } from '../core/config';
 import type { GpuInventory } from '../core/gpu';
+import type { ProcessTable } from '../core/placement';
 import type { AccountAdmin, AccountDb, AdminStore, Authorizer, Clock, Events, Logger, PasswordVerifier, Scheduler, SessionAdmin, SliceManager, Store } from '../core/ports';
 import type { KeyedQueue } from './keyed-queue';
 
@@ -20,6 +21,8 @@ export interface AppDeps {
   readonly gpus: () => GpuInventory;
   readonly slices: SliceManager;
   readonly accounts: AccountDb;
+  /** /proc: who called OpenSession, and the login process to move into the user's slice. */
+  readonly processes: ProcessTable;
   readonly log: Logger;
   readonly clock: Clock;
   readonly scheduler: Scheduler;

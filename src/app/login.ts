@@ -1,6 +1,8 @@
 // Use cases of the login path: the account phase, session open and session close.
 
+import { DiycloudError } from '../core/errors';
 import { decideLogin, isManagedUid, type LoginDecision } from '../core/login-policy';
+import { decidePlacement, placementProblem } from '../core/placement';
 import type { SessionEvent } from '../core/ports';
 import { validateUsername } from '../core/username';
 import type { AppDeps } from './deps';
@@ -24,15 +26,40 @@ export interface SessionArgs {
 }
 
 /**
- * The session phase: the slice gets the allocation before the user's shell starts, then the session
- * is recorded and last_login updated. Users outside the managed range are left alone.
+ * The session phase, before the user's program starts: the PAM application that ran the hook is
+ * moved into user-UID.slice when it is outside (su or sudo in another user's session, cron), then
+ * the slice gets the allocation, then the session is recorded and last_login updated. Users
+ * outside the managed range are left alone. `callerPid` is the bus caller's PID (the hook's).
  */
-export async function openSession(deps: AppDeps, args: SessionArgs): Promise<EnforceResult | null> {
+export async function openSession(deps: AppDeps, args: SessionArgs, callerPid: number | null): Promise<EnforceResult | null> {
   const ev = await sessionEvent(deps, args);
   if (!isManagedUid(ev.uid, deps.config)) return null;
+  await placeLoginProcess(deps, ev.uid, callerPid);
   const result = await enforceAllocation(deps, ev.uid);
   deps.store.openSession(ev, deps.clock.now().toISOString());
   return result;
+}
+
+/**
+ * Moves the hook's parent into user-UID.slice when the rules allow it (core/placement.ts), then
+ * checks from /proc that the PID still names that process. A failed move is BackendFailed, so the
+ * hook's FailureMode decides; a backend without slices ("none") skips it.
+ */
+async function placeLoginProcess(deps: AppDeps, uid: number, callerPid: number | null): Promise<void> {
+  const hook = callerPid === null ? null : deps.processes.inspect(callerPid);
+  const parent = hook && hook.ppid > 1 ? deps.processes.inspect(hook.ppid) : null;
+  const d = decidePlacement({ uid, range: deps.config, daemonPid: deps.processes.selfPid, callerPid, hook, parent });
+  if (!d.move) {
+    deps.log.debug(`uid ${uid}: login process not moved: ${d.reason}`, { uid });
+    return;
+  }
+  if ((await deps.slices.placeProcess(uid, d.pid)) === 'unsupported') {
+    deps.log.debug(`uid ${uid}: PID ${d.pid} not moved: backend ${deps.slices.backend} has no slices`, { uid });
+    return;
+  }
+  const problem = placementProblem(d, deps.processes.inspect(d.pid));
+  if (problem) throw new DiycloudError('BackendFailed', `moving PID ${d.pid} into user-${uid}.slice: ${problem}`);
+  deps.log.info(`uid ${uid}: moved login process ${d.pid} into user-${uid}.slice`, { uid, pid: d.pid, comm: d.comm, from: d.from });
 }
 
 export async function closeSession(deps: AppDeps, args: SessionArgs): Promise<void> {

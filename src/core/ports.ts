@@ -81,6 +81,11 @@ export interface SliceManager {
   apply(uid: number, limits: SliceLimits): Promise<void>;
   /** Calls `onSlice` whenever a user slice appears (not through the login path, e.g. cron, linger). */
   watch(onSlice: (uid: number) => void): Promise<void>;
+  /**
+   * Moves a running process into user-UID.slice (a transient scope that holds it) and resolves once
+   * it is there; 'unsupported' where the backend has no slices. Throws BackendFailed otherwise.
+   */
+  placeProcess(uid: number, pid: number): Promise<'placed' | 'unsupported'>;
 }
 
 export interface Account {

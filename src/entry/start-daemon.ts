@@ -30,6 +30,7 @@ import { discoverGpus, groupsFromEtcGroup } from '../adapters/gpu/devfs-gpus';
 import { pickSliceManager } from '../adapters/systemd/pick-slice-manager';
 import { PriorityLane } from '../adapters/async/priority-lane';
 import { ProgramRunner } from '../adapters/exec/program-runner';
+import { ProcProcessTable } from '../adapters/proc/proc-table';
 
 /** The installed tree: dist/entry/ → the package root holding schema/ and dbus/. */
 const PKG_ROOT = join(__dirname, '..', '..');
@@ -94,6 +95,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     gpus: () => discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))),
     slices,
     accounts: new GetentAccountDb({ clock, run: programs.run }),
+    processes: new ProcProcessTable(),
     log,
     clock,
     scheduler: { after: (ms, fn) => { const t = setTimeout(fn, ms); t.unref(); return { cancel: () => clearTimeout(t) }; } },

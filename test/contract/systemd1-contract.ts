@@ -39,6 +39,22 @@ async function sliceProp(ctx: ContractContext, path: string, prop: string): Prom
   return { type, value };
 }
 
+/** Polls `f` until it returns a value other than undefined, for at most `ms`. */
+async function poll<T>(f: () => Promise<T | undefined>, ms = 5000): Promise<T | undefined> {
+  for (const end = Date.now() + ms; ; ) {
+    const v = await f();
+    if (v !== undefined || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Reads a string or uint32 unit property as busctl prints it ('s "x"', 'u 12'). */
+async function unitProp(ctx: ContractContext, path: string, iface: string, prop: string): Promise<string> {
+  const r = await ctx.busctl(['get-property', 'org.freedesktop.systemd1', path, `org.freedesktop.systemd1.${iface}`, prop]);
+  expect(r.code === 0, `get-property ${iface}.${prop} succeeds`, r);
+  return r.stdout.trim().replace(/^[su] /, '').replace(/^"(.*)"$/, '$1');
+}
+
 export const SYSTEMD1_CONTRACT: { name: string; run: (ctx: ContractContext) => Promise<void> }[] = [
   {
     name: 'ListUnitsByPatterns lists the live user slice, with the row signature we decode',
@@ -91,6 +107,45 @@ export const SYSTEMD1_CONTRACT: { name: string; run: (ctx: ContractContext) => P
     run: async (ctx) => {
       const r = await ctx.busctl(['call', ...M, 'Subscribe']);
       expect(r.code === 0, 'Subscribe succeeds', r);
+    },
+  },
+  {
+    name: 'StartTransientUnit of a scope with PIDs moves a live process into user-UID.slice (the way diycloudd places a login)',
+    run: async (ctx) => {
+      const tag = `diycloud-contract-${Date.now().toString(36)}`;
+      const slice = `user-${ctx.liveUid}.slice`;
+      // A live process to move: a transient service running sleep (only busctl reaches both worlds).
+      const svc = await json(ctx, ['call', ...M, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', `${tag}.service`, 'fail', '2',
+        'ExecStart', 'a(sasb)', '1', '/bin/sleep', '2', '/bin/sleep', '60', 'false', 'Description', 's', 'diycloud contract sleeper', '0']);
+      expect(svc.type === 'o' && /\/job\/[0-9]+$/.test(String(svc.data[0])), `StartTransientUnit returns a job path, got ${String(svc.data[0])}`);
+      try {
+        const svcPath = await poll(async () => ((await ctx.busctl(['call', ...M, 'GetUnit', 's', `${tag}.service`])).code === 0 ? unitPath(ctx, `${tag}.service`) : undefined));
+        expect(svcPath !== undefined, 'the sleeper service is loaded');
+        const pid = await poll(async () => {
+          const v = Number(await unitProp(ctx, svcPath!, 'Service', 'MainPID'));
+          return v > 0 ? v : undefined;
+        });
+        expect(pid !== undefined, 'the sleeper service has a main PID');
+        const r = await json(ctx, ['call', ...M, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', `${tag}.scope`, 'fail', '4',
+          'Description', 's', 'diycloud contract scope', 'Slice', 's', slice, 'PIDs', 'au', '1', String(pid), 'CollectMode', 's', 'inactive-or-failed', '0']);
+        expect(r.type === 'o' && /\/job\/[0-9]+$/.test(String(r.data[0])), `StartTransientUnit of the scope returns a job path, got ${String(r.data[0])}`);
+        const scopePath = await unitPath(ctx, `${tag}.scope`);
+        // GetUnitByPID answers from the PID's own cgroup (/proc/PID/cgroup in systemd).
+        const holder = await poll(async () => {
+          const g = await ctx.busctl(['--json=short', 'call', ...M, 'GetUnitByPID', 'u', String(pid)]);
+          const at = g.code === 0 ? (JSON.parse(g.stdout) as { data: string[] }).data[0] : '';
+          return at === scopePath ? at : undefined;
+        });
+        expect(holder === scopePath, `GetUnitByPID(${pid}) names the scope ${scopePath}`);
+        const cgroup = await unitProp(ctx, scopePath, 'Scope', 'ControlGroup');
+        expect(cgroup.endsWith(`/user.slice/${slice}/${tag}.scope`), `the scope's ControlGroup is in ${slice}, got ${cgroup}`);
+        const dead = await ctx.busctl(['call', ...M, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', `${tag}-dead.scope`, 'fail', '2', 'Slice', 's', slice, 'PIDs', 'au', '1', '4194304', '0']);
+        expect(dead.code !== 0, 'a scope of a PID that does not exist is refused', dead);
+        const again = await ctx.busctl(['call', ...M, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', `${tag}.scope`, 'fail', '2', 'Slice', 's', slice, 'PIDs', 'au', '1', String(pid), '0']);
+        expect(again.code !== 0 && /already exists/.test(again.stderr), 'a second scope of the same name is refused (UnitExists)', again);
+      } finally {
+        for (const u of [`${tag}.scope`, `${tag}.service`]) await ctx.busctl(['call', ...M, 'StopUnit', 'ss', u, 'replace']);
+      }
     },
   },
 ];

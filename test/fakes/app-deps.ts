@@ -8,6 +8,7 @@ import type { Account, Logger, ShadowExpiry } from '../../src/core/ports';
 import { openDatabase, SqliteStore } from '../../src/adapters/store/sqlite-store';
 import { SqliteAdminStore } from '../../src/adapters/store/sqlite-admin-store';
 import type { AuthorizationResult } from '../../src/core/ports';
+import type { ProcessFacts } from '../../src/core/placement';
 import { MemorySliceManager } from './memory-slices';
 
 export interface TestDeps extends AppDeps {
@@ -23,6 +24,8 @@ export interface TestDeps extends AppDeps {
   readonly ended: { cb?: (s: { uid: number; service: string | null; tty: string | null }) => void };
   readonly slices: MemorySliceManager;
   readonly nss: Map<string, number>;
+  /** The processes the fake ProcessTable knows, by PID (the daemon itself is PID 99). */
+  readonly procs: Map<number, ProcessFacts>;
   /** Groups NSS knows besides each user's own group. */
   readonly groups: Set<string>;
   /** Shadow expiry per user as the fake AccountAdmin keeps it (absent: never). */
@@ -43,6 +46,7 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     error: (m) => logs.push(`error: ${m}`),
   };
   const nss = new Map<string, number>();
+  const procs = new Map<number, ProcessFacts>();
   const groups = new Set<string>();
   const expiries = new Map<string, ShadowExpiry>();
   const grants = new Map<string, AuthorizationResult>();
@@ -113,6 +117,8 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     },
     groups,
     expiries,
+    processes: { selfPid: 99, inspect: (pid) => procs.get(pid) ?? null },
+    procs,
     log,
     clock: { now: () => new Date('2026-11-25T12:00:00Z') },
     scheduler: {

@@ -1,5 +1,7 @@
 // A fake org.freedesktop.systemd1 for the integration bus; it passes the same contract as real systemd.
 
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import * as dbus from 'dbus-next';
 import { Message, Variant } from 'dbus-next';
 
@@ -12,6 +14,23 @@ const SETTABLE = ['CPUQuotaPerSecUSec', 'MemoryMax', 'MemoryHigh', 'TasksMax'] a
 interface FakeUnit {
   props: Record<string, bigint>;
 }
+
+/** A transient scope or service made by StartTransientUnit. */
+export interface FakeTransient {
+  readonly unit: string;
+  readonly slice: string;
+  /** A scope's PIDs (as asked), or a service's main PID. */
+  readonly pids: number[];
+  readonly props: Record<string, unknown>;
+  child?: ChildProcess;
+}
+
+const alive = (pid: number): boolean => Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}`);
+/** The cgroup path systemd would give a unit in `slice` (slice names are hierarchical: user-1000.slice is in user.slice). */
+const cgroupOf = (slice: string, unit: string): string => {
+  const parts = slice.replace(/\.slice$/, '').split('-');
+  return '/' + parts.map((_, i) => parts.slice(0, i + 1).join('-') + '.slice').join('/') + '/' + unit;
+};
 
 /** systemd's object-path escaping (bus_label_escape): every byte outside [A-Za-z0-9] becomes _XX. */
 export function unitPath(name: string): string {
@@ -27,6 +46,17 @@ export interface FakeSystemd {
   props(uid: number): Record<string, bigint> | undefined;
   /** Makes the next `n` SetUnitProperties calls fail (backend failure injection). */
   failNextSets(n: number): void;
+  /** Every StartTransientUnit that succeeded, in order (scopes with their PIDs, services with their main PID). */
+  readonly transients: FakeTransient[];
+  /** Makes the next `n` transient-unit jobs end with this result instead of "done". */
+  failNextJobs(n: number, result?: string): void;
+  /** While held, job ends (JobRemoved) wait for releaseJobs(). */
+  holdJobs(): void;
+  releaseJobs(): void;
+  /** Job paths queued so far. */
+  readonly jobs: string[];
+  /** "start UNIT" (StartTransientUnit) and "set UNIT" (SetUnitProperties) in the order they happened. */
+  readonly order: string[];
   close(): void;
 }
 
@@ -36,6 +66,14 @@ export async function startFakeSystemd(address: string): Promise<FakeSystemd> {
   const units = new Map<string, FakeUnit>();
   const calls: FakeSystemd['calls'] = [];
   let failSets = 0;
+  const transients: FakeTransient[] = [];
+  const live = new Map<string, FakeTransient>();
+  const subscribers = new Set<string>();
+  const jobs: string[] = [];
+  const order: string[] = [];
+  let failJobs = 0;
+  let failResult = 'failed';
+  let held: (() => void)[] | null = null;
   const newUnit = (): FakeUnit => ({ props: { CPUQuotaPerSecUSec: U64_MAX, MemoryMax: U64_MAX, MemoryHigh: U64_MAX, TasksMax: U64_MAX, MemoryCurrent: U64_MAX, CPUUsageNSec: U64_MAX, TasksCurrent: U64_MAX } });
   const emitUnitNew = (name: string): void => bus.send(Message.newSignal(ROOT, MANAGER, 'UnitNew', 'so', [name, unitPath(name)]));
   const err = (msg: Message, name: string, text: string): boolean => {
@@ -46,16 +84,81 @@ export async function startFakeSystemd(address: string): Promise<FakeSystemd> {
     bus.send(Message.newMethodReturn(msg, sig, body));
     return true;
   };
+  /** Queues a job for `unit`: the reply carries its path, JobRemoved follows (as systemd's job queue runs later). */
+  const job = (msg: Message, unit: string, result = 'done'): boolean => {
+    const id = jobs.length + 1;
+    const path = `${ROOT}/job/${id}`;
+    jobs.push(path);
+    ok(msg, 'o', [path]);
+    const end = () => bus.send(Message.newSignal(ROOT, MANAGER, 'JobRemoved', 'uoss', [id, path, unit, result]));
+    if (held) held.push(end);
+    else setImmediate(end);
+    return true;
+  };
+  const startTransient = (msg: Message, name: string, props: Record<string, Variant>): boolean => {
+    if (units.has(name) || live.has(name)) return err(msg, 'org.freedesktop.systemd1.UnitExists', `Unit ${name} already exists.`);
+    const slice = String(props.Slice?.value ?? 'system.slice');
+    let pids: number[];
+    let child: ChildProcess | undefined;
+    if (name.endsWith('.scope')) {
+      pids = ((props.PIDs?.value ?? []) as number[]).map(Number);
+      if (pids.length === 0) return err(msg, 'org.freedesktop.DBus.Error.InvalidArgs', 'No PIDs to put in the scope.');
+      const dead = pids.find((p) => !alive(p));
+      if (dead !== undefined) return err(msg, 'org.freedesktop.systemd1.NoSuchProcess', `Process with ID ${dead} does not exist.`);
+    } else if (name.endsWith('.service') && props.ExecStart) {
+      const [[path, argv]] = props.ExecStart.value as [string, string[], boolean][];
+      child = spawn(path, argv.slice(1), { argv0: argv[0], stdio: 'ignore', detached: true });
+      child.on('error', () => undefined);
+      pids = [child.pid ?? 0];
+    } else {
+      return err(msg, 'org.freedesktop.DBus.Error.NotSupported', `The fake makes only scopes and ExecStart services, not ${name}.`);
+    }
+    const t: FakeTransient = { unit: name, slice, pids, props: Object.fromEntries(Object.entries(props).map(([k, v]) => [k, v.value])), child };
+    if (/^user-[0-9]+\.slice$/.test(slice) && !units.has(slice)) {
+      units.set(slice, newUnit()); // systemd loads the slice the scope names
+      emitUnitNew(slice);
+    }
+    transients.push(t);
+    order.push(`start ${name}`);
+    live.set(name, t);
+    if (failJobs > 0) {
+      failJobs--;
+      live.delete(name);
+      return job(msg, name, failResult);
+    }
+    return job(msg, name);
+  };
+  const stopTransient = (t: FakeTransient): void => {
+    live.delete(t.unit);
+    for (const pid of t.pids) if (alive(pid)) try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+  };
 
   bus.addMethodHandler((msg: Message): boolean => {
     const body = (msg.body ?? []) as unknown[];
     if (msg.path === ROOT && msg.interface === MANAGER) {
       switch (`${msg.member}(${msg.signature ?? ''})`) {
         case 'Subscribe()':
+          if (subscribers.has(String(msg.sender))) return err(msg, 'org.freedesktop.systemd1.AlreadySubscribed', 'Client is already subscribed.');
+          subscribers.add(String(msg.sender));
           return ok(msg);
         case 'GetUnit(s)': {
           const name = String(body[0]);
-          return units.has(name) ? ok(msg, 'o', [unitPath(name)]) : err(msg, 'org.freedesktop.systemd1.NoSuchUnit', `Unit ${name} not loaded.`);
+          return units.has(name) || live.has(name) ? ok(msg, 'o', [unitPath(name)]) : err(msg, 'org.freedesktop.systemd1.NoSuchUnit', `Unit ${name} not loaded.`);
+        }
+        case 'StartTransientUnit(ssa(sv)a(sa(sv)))': {
+          const [name, , props] = body as [string, string, [string, Variant][]];
+          return startTransient(msg, name, Object.fromEntries(props));
+        }
+        case 'StopUnit(ss)': {
+          const t = live.get(String(body[0]));
+          if (!t) return err(msg, 'org.freedesktop.systemd1.NoSuchUnit', `Unit ${String(body[0])} not loaded.`);
+          stopTransient(t);
+          return job(msg, t.unit);
+        }
+        case 'GetUnitByPID(u)': {
+          const pid = Number(body[0]);
+          const t = [...live.values()].reverse().find((u) => u.pids.includes(pid) && alive(pid));
+          return t ? ok(msg, 'o', [unitPath(t.unit)]) : err(msg, 'org.freedesktop.systemd1.NoUnitForPID', `PID ${pid} does not belong to any loaded unit.`);
         }
         case 'ListUnitsByPatterns(asas)': {
           const pats = (body[1] as string[]).map((p) => new RegExp('^' + p.replace(/[.]/g, '\\.').replace(/\*/g, '.*') + '$'));
@@ -85,6 +188,7 @@ export async function startFakeSystemd(address: string): Promise<FakeSystemd> {
           }
           Object.assign(u.props, parsed);
           calls.push({ unit: name, runtime, props: parsed });
+          order.push(`set ${name}`);
           return ok(msg);
         }
         default:
@@ -92,6 +196,14 @@ export async function startFakeSystemd(address: string): Promise<FakeSystemd> {
       }
     }
     if (msg.path?.startsWith(`${ROOT}/unit/`) && msg.interface === 'org.freedesktop.DBus.Properties' && msg.member === 'Get') {
+      const t = [...live.values()].find((x) => unitPath(x.unit) === msg.path);
+      if (t) {
+        const [iface, prop] = body as [string, string];
+        const kind = t.unit.endsWith('.scope') ? 'Scope' : 'Service';
+        if (iface === `org.freedesktop.systemd1.${kind}` && prop === 'ControlGroup') return ok(msg, 'v', [new Variant('s', cgroupOf(t.slice, t.unit))]);
+        if (iface === 'org.freedesktop.systemd1.Service' && kind === 'Service' && prop === 'MainPID') return ok(msg, 'v', [new Variant('u', alive(t.pids[0]) ? t.pids[0] : 0)]);
+        return err(msg, 'org.freedesktop.DBus.Error.UnknownProperty', `Unknown interface ${iface} or property ${prop}.`);
+      }
       const u = [...units.entries()].find(([n]) => unitPath(n) === msg.path)?.[1];
       if (!u) return err(msg, 'org.freedesktop.DBus.Error.UnknownObject', `Unknown object '${msg.path}'.`);
       const [iface, prop] = body as [string, string];
@@ -122,6 +234,24 @@ export async function startFakeSystemd(address: string): Promise<FakeSystemd> {
     failNextSets(n) {
       failSets = n;
     },
-    close: () => bus.disconnect(),
+    transients,
+    failNextJobs(n, result = 'failed') {
+      failJobs = n;
+      failResult = result;
+    },
+    holdJobs() {
+      held ??= [];
+    },
+    releaseJobs() {
+      const ends = held ?? [];
+      held = null;
+      for (const end of ends) end();
+    },
+    jobs,
+    order,
+    close: () => {
+      for (const t of live.values()) if (t.child) stopTransient(t); // services it started; never a scope's borrowed PIDs
+      bus.disconnect();
+    },
   };
 }

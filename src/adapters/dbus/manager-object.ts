@@ -64,8 +64,8 @@ export function managerObject(deps: AppDeps, xml: string, version: string): Obje
         if (!d.allowed) deps.log.info(`login of ${String(user)} via ${String(service)} refused: ${d.reason}`, { user: String(user), rhost: String(rhost) });
         return [d.allowed, d.reason];
       }),
-      m('OpenSession', 'ssss', '', 'root', async (_ctx, [user, service, tty, rhost]) => {
-        const r = await openSession(deps, { user, service, tty, rhost });
+      m('OpenSession', 'ssss', '', 'root', async (ctx, [user, service, tty, rhost]) => {
+        const r = await openSession(deps, { user, service, tty, rhost }, ctx.caller.pid);
         if (r?.changed.length) deps.log.info(`session of ${String(user)}: user-${r.uid}.slice set ${r.changed.join(', ')}`, { uid: r.uid });
         return [];
       }),

@@ -16,4 +16,8 @@ export class NoSliceManager implements SliceManager {
   }
   async apply(): Promise<void> {}
   async watch(): Promise<void> {}
+  /** No slice to move a login process into: the caller logs it and goes on. */
+  async placeProcess(): Promise<'unsupported'> {
+    return 'unsupported';
+  }
 }

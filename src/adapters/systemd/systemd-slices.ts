@@ -1,8 +1,9 @@
-// SliceManager on systemd: SetUnitProperties on user-UID.slice, ListUnitsByPatterns, UnitNew/UserNew.
+// SliceManager on systemd: SetUnitProperties on user-UID.slice, ListUnitsByPatterns, UnitNew/UserNew, scopes for moved logins.
 
 import { Variant, type Message } from 'dbus-next';
 import { DiycloudError } from '../../core/errors';
 import { uidFromSliceName, userSliceName, UNLIMITED, type SliceLimits, type U64 } from '../../core/limits-plan';
+import { isValidScopeName, scopeUnitName } from '../../core/placement';
 import type { Logger, SliceManager, SliceState } from '../../core/ports';
 import { BusClient, RemoteError } from '../dbus/bus-client';
 
@@ -11,6 +12,15 @@ const MANAGER_PATH = '/org/freedesktop/systemd1';
 const MANAGER = 'org.freedesktop.systemd1.Manager';
 const U64_MAX = 0xffffffffffffffffn;
 const LIMIT_KEYS = ['CPUQuotaPerSecUSec', 'MemoryMax', 'MemoryHigh', 'TasksMax'] as const;
+const DBUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
+const JOB_REMOVED_RULE = `type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER}',member='JobRemoved'`;
+/** JobRemoved signals of our scopes that arrived before StartTransientUnit's reply was handled. */
+const MAX_EARLY_JOBS = 64;
+
+interface JobEnd {
+  readonly unit: string;
+  readonly result: string;
+}
 
 /**
  * Limits are set as *runtime* properties (SetUnitProperties with runtime=true): they live in
@@ -22,8 +32,16 @@ export class SystemdSliceManager implements SliceManager {
   readonly backend = 'systemd';
   /** Unit object paths learned from ListUnitsByPatterns, so observe() skips a GetUnit round trip. */
   private readonly paths = new Map<number, string>();
+  /** One Subscribe per connection: systemd answers a second one with AlreadySubscribed. */
+  private subscribed: Promise<void> | null = null;
+  private jobWatch: Promise<void> | null = null;
+  private listening = false;
+  /** systemd's unique bus name, as last asked: JobRemoved from any other sender is forged and dropped. */
+  private systemdName: string | null = null;
+  private readonly jobWaiters = new Map<string, (end: JobEnd) => void>();
+  private readonly earlyJobs = new Map<string, JobEnd>();
 
-  constructor(private readonly client: BusClient, private readonly log: Logger) {}
+  constructor(private readonly client: BusClient, private readonly log: Logger, private readonly opts: { jobTimeoutMs: number } = { jobTimeoutMs: 5_000 }) {}
 
   async listUserSlices(): Promise<number[]> {
     const [units] = (await this.client
@@ -106,14 +124,118 @@ export class SystemdSliceManager implements SliceManager {
         if (Number.isInteger(uid)) onSlice(uid);
       }
     });
-    for (const rule of rules) {
-      await this.client.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus', member: 'AddMatch', signature: 's', body: [rule] });
-    }
-    // systemd only emits unit signals while at least one client is subscribed.
-    await this.client.call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'Subscribe' }).catch((e: unknown) => {
+    for (const rule of rules) await this.client.call({ ...DBUS, member: 'AddMatch', signature: 's', body: [rule] });
+    await this.subscribe().catch((e: unknown) => {
       this.log.warn(`systemd Subscribe failed: ${(e as Error).message}; new slices are caught by Reconcile only`);
     });
   }
+
+  /**
+   * Moves `pid` into user-UID.slice the way logind places a session: StartTransientUnit of a scope
+   * with PIDs=[pid] and Slice=user-UID.slice, mode "fail". Resolves once systemd reports the job
+   * done (JobRemoved from systemd's own bus name, never from anyone else) and GetUnitByPID, which
+   * systemd answers from the PID's cgroup, names the new scope. Bounded: opts.jobTimeoutMs.
+   */
+  async placeProcess(uid: number, pid: number): Promise<'placed'> {
+    const slice = userSliceName(uid);
+    try {
+      await this.watchJobs();
+      // Who systemd is on the bus now (any local user may send us a JobRemoved signal).
+      [this.systemdName] = (await this.client.call({ ...DBUS, member: 'GetNameOwner', signature: 's', body: [SYSTEMD] })) as [string];
+      let unit = scopeUnitName(uid, pid);
+      let job: string;
+      try {
+        job = await this.startScope(unit, slice, pid);
+      } catch (e) {
+        if (!(e instanceof RemoteError && e.remoteName === 'org.freedesktop.systemd1.UnitExists')) throw e;
+        unit = scopeUnitName(uid, pid, Date.now().toString(36)); // a scope of an earlier process with this PID is still loaded
+        job = await this.startScope(unit, slice, pid);
+      }
+      const result = await this.jobResult(job, unit);
+      if (result !== 'done') throw new Error(`job for ${unit} finished with result "${result}"`);
+      const [holder] = (await this.client.call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'GetUnitByPID', signature: 'u', body: [pid] })) as [string];
+      if (holder !== unitObjectPath(unit)) throw new Error(`systemd places PID ${pid} in ${holder}, not in ${unit}`);
+      return 'placed';
+    } catch (e) {
+      throw backendError(`moving PID ${pid} into ${slice}`, e);
+    }
+  }
+
+  private async startScope(unit: string, slice: string, pid: number): Promise<string> {
+    if (!isValidScopeName(unit)) throw new Error(`"${unit}" is not a valid unit name`);
+    const props = [
+      ['Description', new Variant('s', `diycloud: login process ${pid} held to ${slice}`)],
+      ['Slice', new Variant('s', slice)],
+      ['PIDs', new Variant('au', [pid])],
+      ['CollectMode', new Variant('s', 'inactive-or-failed')],
+    ];
+    const [job] = (await this.client.call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'StartTransientUnit', signature: 'ssa(sv)a(sa(sv))', body: [unit, 'fail', props, []] })) as [string];
+    return job;
+  }
+
+  /** The result of `job` from systemd's JobRemoved signal (it may have come before the job path did). */
+  private jobResult(job: string, unit: string): Promise<string> {
+    const early = this.earlyJobs.get(job);
+    this.earlyJobs.delete(job);
+    if (early && early.unit === unit) return Promise.resolve(early.result);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.jobWaiters.delete(job);
+        reject(new Error(`no JobRemoved for ${unit} within ${this.opts.jobTimeoutMs} ms`));
+      }, this.opts.jobTimeoutMs);
+      this.jobWaiters.set(job, (end) => {
+        if (end.unit !== unit) return;
+        clearTimeout(timer);
+        this.jobWaiters.delete(job);
+        resolve(end.result);
+      });
+    });
+  }
+
+  /** Listens for JobRemoved of our scopes (once per connection; retried after a failure). */
+  private watchJobs(): Promise<void> {
+    if (!this.listening) {
+      this.listening = true;
+      this.client.bus.on('message', (msg: Message) => {
+        if (msg.type !== 4 /* SIGNAL */ || msg.member !== 'JobRemoved' || msg.path !== MANAGER_PATH || msg.interface !== MANAGER || msg.signature !== 'uoss') return;
+        if (this.systemdName === null || msg.sender !== this.systemdName) return;
+        const [, job, unit, result] = (msg.body ?? []) as [number, string, string, string];
+        if (!String(unit).startsWith('diycloud-')) return;
+        const end: JobEnd = { unit: String(unit), result: String(result) };
+        const waiter = this.jobWaiters.get(String(job));
+        if (waiter) return waiter(end);
+        if (this.earlyJobs.size >= MAX_EARLY_JOBS) this.earlyJobs.delete(this.earlyJobs.keys().next().value as string);
+        this.earlyJobs.set(String(job), end);
+      });
+    }
+    this.jobWatch ??= (async () => {
+      await this.client.call({ ...DBUS, member: 'AddMatch', signature: 's', body: [JOB_REMOVED_RULE] });
+      // Subscribed or not, systemd sends JobRemoved to the client that queued the job; a failure is only logged.
+      await this.subscribe().catch((e: unknown) => this.log.warn(`systemd Subscribe failed: ${(e as Error).message}`));
+    })().catch((e: unknown) => {
+      this.jobWatch = null;
+      throw e;
+    });
+    return this.jobWatch;
+  }
+
+  /** systemd only emits unit and job signals while the client is subscribed; a second Subscribe is refused, so it is made once. */
+  private subscribe(): Promise<void> {
+    this.subscribed ??= this.client
+      .call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'Subscribe' })
+      .then(() => undefined)
+      .catch((e: unknown) => {
+        if (e instanceof RemoteError && e.remoteName === 'org.freedesktop.systemd1.AlreadySubscribed') return;
+        this.subscribed = null;
+        throw e;
+      });
+    return this.subscribed;
+  }
+}
+
+/** systemd's unit object path (bus_label_escape: every byte outside [A-Za-z0-9] becomes _XX; a leading digit too). */
+export function unitObjectPath(unit: string): string {
+  return `${MANAGER_PATH}/unit/` + unit.replace(/[^A-Za-z0-9]|^[0-9]/g, (c) => '_' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
 function toU64(v: U64): bigint {

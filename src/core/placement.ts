@@ -1,0 +1,142 @@
+// Which login process OpenSession moves into user-UID.slice, decided from /proc facts (pure), and the ProcessTable port.
+
+import { isManagedUid, type ManagedRange } from './login-policy';
+import { printable } from './size';
+
+/** The hook's process name: /proc/PID/comm of /usr/libexec/diycloud/pam-hook (and of dist/pam-hook). */
+export const HOOK_COMM = 'pam-hook';
+
+/**
+ * What /proc says about one process, from the files any process may read (comm, status, stat,
+ * cgroup): the daemon's unit has no CAP_SYS_PTRACE, so exe and environ of other processes are closed.
+ */
+export interface ProcessFacts {
+  readonly pid: number;
+  readonly comm: string;
+  /** PPid from /proc/PID/status. */
+  readonly ppid: number;
+  /** The effective UID (second value of the status "Uid:" line). */
+  readonly euid: number;
+  /** Clock ticks after boot (field 22 of /proc/PID/stat): with the PID, it names one process. */
+  readonly startTime: number;
+  /** The path in the cgroup tree systemd manages (see parseProcCgroup), or null when there is none. */
+  readonly cgroup: string | null;
+}
+
+/**
+ * Reads processes. Synchronous on purpose: /proc reads never block, and the login path must not
+ * queue behind libuv's thread pool (which slow PAM or NSS work can fill).
+ */
+export interface ProcessTable {
+  /** This daemon's own PID. */
+  readonly selfPid: number;
+  /** A live process, or null when it does not exist (or went away while it was read). */
+  inspect(pid: number): ProcessFacts | null;
+}
+
+export type PlacementDecision =
+  | { readonly move: false; readonly reason: string }
+  | { readonly move: true; readonly pid: number; readonly startTime: number; readonly comm: string; readonly from: string };
+
+export interface PlacementInput {
+  /** The user whose session opens. */
+  readonly uid: number;
+  readonly range: ManagedRange;
+  readonly daemonPid: number;
+  /** The bus caller's PID (GetConnectionCredentials), null when the bus did not say. */
+  readonly callerPid: number | null;
+  /** /proc facts of callerPid. */
+  readonly hook: ProcessFacts | null;
+  /** /proc facts of hook.ppid. */
+  readonly parent: ProcessFacts | null;
+}
+
+const no = (reason: string): PlacementDecision => ({ move: false, reason });
+
+/**
+ * The rules (docs/security.md): move only the hook's parent, the PAM application (su, sudo, cron's
+ * job child, sshd's session process), and only when it is verifiably that process; never for root
+ * or a system account; never a process already in the user's slice.
+ */
+export function decidePlacement(i: PlacementInput): PlacementDecision {
+  if (i.uid === 0 || !isManagedUid(i.uid, i.range)) return no(`uid ${i.uid} is root or a system account`);
+  if (i.callerPid === null) return no('the bus did not report the caller\'s PID');
+  const { hook, parent } = i;
+  if (!hook || hook.pid !== i.callerPid) return no(`the caller (PID ${i.callerPid}) is gone`);
+  if (hook.comm !== HOOK_COMM) return no(`the caller (PID ${hook.pid}, "${printable(hook.comm, 16)}") is not the PAM hook`);
+  if (hook.ppid <= 1) return no(`the hook's parent is PID ${hook.ppid}: the PAM application is gone`);
+  if (!parent || parent.pid !== hook.ppid) return no(`the hook's parent (PID ${hook.ppid}) is gone`);
+  if (parent.pid === i.daemonPid) return no('the hook\'s parent is diycloudd itself');
+  if (parent.euid !== 0 && parent.euid !== i.uid) return no(`the hook's parent (PID ${parent.pid}) runs as uid ${parent.euid}, neither root nor uid ${i.uid}`);
+  if (parent.startTime > hook.startTime) return no(`PID ${parent.pid} started after the hook: not its parent (PID reused)`);
+  if (parent.cgroup === null) return no(`the cgroup of PID ${parent.pid} is unknown`);
+  if (inUserSlice(parent.cgroup, i.uid)) return no(`PID ${parent.pid} is already in user-${i.uid}.slice`);
+  return { move: true, pid: parent.pid, startTime: parent.startTime, comm: parent.comm, from: parent.cgroup };
+}
+
+/**
+ * After a move: the PID must still name the process that was decided on (same start time), or a
+ * reused PID was moved instead. Returns what is wrong, or null.
+ */
+export function placementProblem(moved: { pid: number; startTime: number }, now: ProcessFacts | null): string | null {
+  if (!now) return `PID ${moved.pid} is gone`;
+  if (now.startTime !== moved.startTime) return `PID ${moved.pid} now names another process (start time ${now.startTime}, was ${moved.startTime})`;
+  return null;
+}
+
+/**
+ * Whether a cgroup path lies in user-UID.slice. The slice sits directly under user.slice (slice
+ * names are hierarchical), so the pair must appear as path components; a prefix is allowed where
+ * the reader sits in another cgroup namespace. "/user-1000.slice/" inside a delegated subtree
+ * would also match: only a user's own delegated subtree could hold it, and that user could then
+ * escape by themselves anyway (docs/security.md).
+ */
+export function inUserSlice(cgroupPath: string, uid: number): boolean {
+  return new RegExp(`(^|/)user\\.slice/user-${uid}\\.slice(/|$)`).test(cgroupPath);
+}
+
+/**
+ * The cgroup systemd manages, from /proc/PID/cgroup: the "0::" line (cgroup v2 and hybrid), else
+ * the "name=systemd" line (pure v1). Null when neither is there.
+ */
+export function parseProcCgroup(text: string): string | null {
+  let v1: string | null = null;
+  for (const line of text.split('\n')) {
+    const a = line.indexOf(':');
+    const b = line.indexOf(':', a + 1);
+    if (a < 0 || b < 0) continue;
+    const [id, controllers, path] = [line.slice(0, a), line.slice(a + 1, b), line.slice(b + 1)];
+    if (id === '0' && controllers === '') return path;
+    if (controllers.split(',').includes('name=systemd')) v1 = path;
+  }
+  return v1;
+}
+
+/** Start time (field 22) of /proc/PID/stat. The name (field 2) may hold spaces and ")": fields are counted after the last ")". */
+export function parseProcStat(text: string): { startTime: number } | null {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  const fields = text.slice(close + 1).trim().split(/\s+/); // fields[0] is field 3 (state)
+  const start = fields[22 - 3];
+  return start !== undefined && /^[0-9]+$/.test(start) ? { startTime: Number(start) } : null;
+}
+
+/** PPid and the effective UID from /proc/PID/status. */
+export function parseProcStatus(text: string): { ppid: number; euid: number } | null {
+  const ppid = /^PPid:\s+([0-9]+)$/m.exec(text)?.[1];
+  const euid = /^Uid:\s+[0-9]+\s+([0-9]+)\s/m.exec(text)?.[1];
+  return ppid !== undefined && euid !== undefined ? { ppid: Number(ppid), euid: Number(euid) } : null;
+}
+
+/**
+ * The transient scope that holds a moved process: "diycloud-UID-PID.scope" (with a suffix when
+ * that name is taken). Only digits, letters and "-", so always a valid unit name.
+ */
+export function scopeUnitName(uid: number, pid: number, suffix?: string): string {
+  return `diycloud-${uid}-${pid}${suffix ? `-${suffix}` : ''}.scope`;
+}
+
+/** systemd's rule for a unit name: at most 255 characters of [A-Za-z0-9:_.\\-] with a type suffix. */
+export function isValidScopeName(name: string): boolean {
+  return name.length <= 255 && /^[A-Za-z0-9:_.\\-]+\.scope$/.test(name) && !name.startsWith('.');
+}
