@@ -1,5 +1,7 @@
 // Unit: which login process OpenSession moves (every rule), and the /proc text parsers behind the facts.
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   decidePlacement,
   inUserSlice,
@@ -119,5 +121,16 @@ describe('scope unit names', () => {
     expect(isValidScopeName('x/y.scope')).toBe(false);
     expect(isValidScopeName('a'.repeat(250) + '.scope')).toBe(false);
     expect(isValidScopeName('diycloud-1.service')).toBe(false);
+  });
+});
+
+describe('the PAM profile runs our session line after pam_systemd', () => {
+  it('has a Priority below every default-priority profile (libpam-systemd\'s is 0 on Debian 12 and 13)', () => {
+    const ours = Number(/^Priority: (-?[0-9]+)$/m.exec(readFileSync(join(__dirname, '../../../pam/pam-configs/diycloud'), 'utf8'))?.[1]);
+    // pam-auth-update's order: Priority descending, ties by file name descending (sort { $b <=> $a || $b cmp $a })
+    const profiles = [['unix', 256], ['systemd', 0], ['mkhomedir', 0], ['capability', 0], ['aaa', 0], ['diycloud', ours]] as const;
+    const order = [...profiles].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0)).map((p) => p[0]);
+    // otherwise pam_systemd would place an ssh login after we did, or a later module could move it again
+    expect(order.indexOf('diycloud')).toBe(order.length - 1);
   });
 });
