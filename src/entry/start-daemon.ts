@@ -17,7 +17,7 @@ import { GetentAccountDb } from '../adapters/accounts/getent-accounts';
 import { loadConfig } from '../adapters/config/load-config';
 import { BusClient } from '../adapters/dbus/bus-client';
 import { CallerResolver } from '../adapters/dbus/caller';
-import { MANAGER_NAME, managerObject } from '../adapters/dbus/manager-object';
+import { LOGIN_NAME, MANAGER_NAME, managerObject } from '../adapters/dbus/manager-object';
 import { createRouter } from '../adapters/dbus/router';
 import { openDatabase, SqliteStore } from '../adapters/store/sqlite-store';
 import { SqliteAdminStore } from '../adapters/store/sqlite-admin-store';
@@ -63,21 +63,26 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const store = new SqliteStore(db);
 
   const address = opts.busAddress ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? 'unix:path=/run/dbus/system_bus_socket';
-  // Two connections: polkit's checks (which any local user can cause) get one of their own, so
-  // they never use up the pending-reply budget (128 per connection) of the login path's calls.
+  // Three connections, so that what any local user can send never queues ahead of a login:
+  //  - `bus` owns org.diycloud.Manager1 and receives everyone's calls (a flood lands here);
+  //  - `loginBus` owns the root-only org.diycloud.Login1 (the hook's way in) and carries all of
+  //    the daemon's own calls (caller lookups, systemd, logind), whose replies must not wait
+  //    behind a flood in `bus`'s incoming queue;
+  //  - `polkitBus` carries polkit's checks, which any user can cause, with their own 128 pending replies.
   const bus = dbus.sessionBus({ busAddress: address });
+  const loginBus = dbus.sessionBus({ busAddress: address });
   const polkitBus = dbus.sessionBus({ busAddress: address });
   let stopping = false;
-  for (const [b, what] of [[bus, 'bus connection'], [polkitBus, 'polkit bus connection']] as const) {
+  for (const [b, what] of [[bus, 'bus connection'], [loginBus, 'login bus connection'], [polkitBus, 'polkit bus connection']] as const) {
     b.on('error', (e: Error) => {
       log.error(`${what} failed: ${e.message}`);
       if (!stopping) process.exit(1);
     });
   }
   const lane = new PriorityLane();
-  // On the main connection: systemd and logind calls (64) and caller lookups (32), under 128.
-  const client = new BusClient(bus, { timeoutMs: 5_000, maxInFlight: 64, lane });
-  const credentials = new BusClient(bus, { timeoutMs: 5_000, maxInFlight: 32, lane });
+  // On the login connection: systemd and logind calls (64) and caller lookups (32), under 128.
+  const client = new BusClient(loginBus, { timeoutMs: 5_000, maxInFlight: 64, lane });
+  const credentials = new BusClient(loginBus, { timeoutMs: 5_000, maxInFlight: 32, lane });
   const programs = new ProgramRunner(lane);
   const slices = await pickSliceManager(config.backend.slices, client, log);
   const clock = { now: () => new Date() };
@@ -104,13 +109,19 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   };
   checkAllocation(config.defaults, deps.bounds); // [Defaults] above the machine with AboveMachine=reject: refuse to start (exit 2)
   const xml = readFileSync(join(PKG_ROOT, 'dbus', 'org.diycloud.Manager1.xml'), 'utf8');
-  bus.addMethodHandler(createRouter({ bus, object: managerObject(deps, xml, version), callers: new CallerResolver(credentials), log, lane }));
+  const object = managerObject(deps, xml, version);
+  const callers = new CallerResolver(credentials);
+  bus.addMethodHandler(createRouter({ bus, object, callers, log, lane }));
+  loginBus.addMethodHandler(createRouter({ bus: loginBus, object, callers, log, lane }));
 
   // Before serving: finish or undo account changes a crash interrupted.
   await recoverIntents(deps).catch((e: unknown) => log.error(`crash recovery failed: ${(e as Error).message}; it is retried at the next start`));
-  const reply = await bus.requestName(MANAGER_NAME, dbus.NameFlag.DO_NOT_QUEUE);
-  if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
-    throw new Error(`${MANAGER_NAME} is already owned by another process (reply ${reply}); is diycloudd already running?`);
+  // Login1 first: once Manager1 appears (systemd's Type=dbus readiness), the hook's name is there too.
+  for (const [b, name] of [[loginBus, LOGIN_NAME], [bus, MANAGER_NAME]] as const) {
+    const reply = await b.requestName(name, dbus.NameFlag.DO_NOT_QUEUE);
+    if (reply !== dbus.RequestNameReply.PRIMARY_OWNER && reply !== dbus.RequestNameReply.ALREADY_OWNER) {
+      throw new Error(`${name} is already owned by another process (reply ${reply}); is diycloudd already running?`);
+    }
   }
   log.info(`diycloudd ${version} serving ${MANAGER_NAME} on ${address}, backend ${slices.backend}, database ${config.backend.databasePath}`);
 
@@ -119,6 +130,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     log.info(`received ${sig}, stopping`);
     for (const t of deps.ratchets.values()) t.cancel();
     bus.disconnect();
+    loginBus.disconnect();
     polkitBus.disconnect();
     store.close();
     process.exit(0);

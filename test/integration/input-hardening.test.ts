@@ -10,7 +10,7 @@ import { addDbUser, sql } from './lib/db';
 import type { HostUser } from './lib/host-users';
 import { startStack, type Stack } from './lib/stack';
 
-const CONF = '[Users]\nUIDMin=2000\nUIDMax=3999\n[Backend]\nSlices=systemd\n';
+const CONF = '[Users]\nUIDMin=2000\nUIDMax=4999\n[Backend]\nSlices=systemd\n';
 const isRoot = process.getuid?.() === 0;
 
 describe.skipIf(!isRoot)('hostile input and a locked database', () => {
@@ -25,7 +25,7 @@ describe.skipIf(!isRoot)('hostile input and a locked database', () => {
   };
 
   beforeAll(async () => {
-    stack = await startStack({ conf: CONF, users: [1, 3200] });
+    stack = await startStack({ conf: CONF, users: [1, 4320] });
     ({ bus, daemon: d } = stack);
     [alice] = stack.users;
     addDbUser(d.dbPath, { name: alice.name, uid: alice.uid });

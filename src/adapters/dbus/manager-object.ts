@@ -15,6 +15,8 @@ import type { VariantIn } from '../../core/limits-input';
 import type { CallContext, MethodDef, ObjectDef } from './router';
 
 export const MANAGER_NAME = 'org.diycloud.Manager1';
+/** The same object under a root-only name, on a connection of its own: the PAM hook's way in. */
+export const LOGIN_NAME = 'org.diycloud.Login1';
 export const MANAGER_PATH = '/org/diycloud/Manager1';
 
 type Dict = Record<string, VariantIn>;

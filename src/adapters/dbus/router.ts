@@ -106,6 +106,8 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
     else m.set(k, n);
   };
   const busy = (what: string): DiycloudError => new DiycloudError('Busy', `too many calls in progress ${what}; retry later`);
+  const overCap = (c: Caller): boolean =>
+    (bySender.get(c.busName) ?? 0) >= limits.perConnection || (byUid.get(c.uid) ?? 0) >= limits.perUid || nonRoot >= limits.nonRoot;
   /** Takes a slot for a non-root caller, or throws Busy. */
   const admit = (c: Caller): void => {
     if ((bySender.get(c.busName) ?? 0) >= limits.perConnection) throw busy(`on this connection (at most ${limits.perConnection})`);
@@ -210,6 +212,12 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
       }
       if (total >= limits.total) {
         fail(msg, 'org.diycloud.Manager1.Error.Busy', 'too many calls in progress; retry later');
+        return true;
+      }
+      // The common case under a flood, refused without a promise: a known non-root caller past its caps.
+      const known = callers.cached(msg.sender);
+      if (known && known.uid !== 0 && m.access === 'caller' && overCap(known)) {
+        fail(msg, 'org.diycloud.Manager1.Error.Busy', 'too many calls in progress from this caller; retry later');
         return true;
       }
       total++;
