@@ -36,7 +36,13 @@ export async function openSession(deps: AppDeps, args: SessionArgs, callerPid: n
   if (!isManagedUid(ev.uid, deps.config)) return null;
   await placeLoginProcess(deps, ev.uid, callerPid);
   const result = await enforceAllocation(deps, ev.uid);
-  deps.store.openSession(ev, deps.clock.now().toISOString());
+  // Best effort: the slice carries the limits; a record that cannot be written (the database held
+  // locked by another program) must not refuse or delay the login.
+  try {
+    deps.store.openSession(ev, deps.clock.now().toISOString());
+  } catch (e) {
+    deps.log.warn(`session of ${ev.username} not recorded: ${(e as Error).message}, ignoring`, { uid: ev.uid });
+  }
   return result;
 }
 

@@ -87,6 +87,9 @@ describe.skipIf(!isRoot)('hostile input and a locked database', () => {
       expect(ping.code, ping.stderr).toBe(0);
       const login = await call('CheckLogin', 'sss', alice.name, 'sshd', '');
       expect(login.stdout.trim()).toBe('bs true "ok"');
+      // The login path goes on: the slice gets its limits, only the session record is skipped.
+      const open = await call('OpenSession', 'ssss', alice.name, 'sshd', 'pts/3', '');
+      expect(open.code, open.stderr).toBe(0);
       const write = await errorName('SetEmail', 'ss', alice.name, 'a@example.org');
       expect(write).toMatch(/database is locked by another program/);
       expect(Date.now() - t0).toBeLessThan(2000); // the lock is held for 4 s: nobody waited it out
