@@ -64,8 +64,8 @@ describe.skipIf(!isRoot)('under a flood from an unprivileged user', () => {
     // Warm: the first calls of a fresh daemon pay for its JIT, with or without a flood.
     await hook({ PAM_TYPE: 'account', PAM_USER: alice.name });
     await hook({ PAM_TYPE: 'open_session', PAM_USER: alice.name, PAM_TTY: 'pts/1' });
-    const attack = flood(6, 'ListProfiles');
-    await sleep(1500); // the flood is at full strength
+    const attack = flood(8, 'ListProfiles');
+    await sleep(3000); // the flood is at full strength (its first seconds are the attacker's ramp-up)
     const times: number[] = [];
     for (let i = 0; i < 8; i++) {
       const ok = await hook({ PAM_TYPE: 'account', PAM_USER: alice.name });
