@@ -114,11 +114,13 @@ describe.skipIf(skip).each(DISTS)('the unit filters system calls (%s)', (dist) =
     expect(wrong.stderr).toMatch(/current password is wrong/);
     const hash = (await shadow(USER))[1];
     expect((await c.exec(`printf 'third pass 3\\n' | /usr/libexec/diycloud/pam-verify -- ${USER}; echo $?`)).stdout.trim()).toBe('0');
-    // usermod --lock and --unlock
+    // usermod --lock --expiredate 1, then --unlock and --expiredate ''
     expect((await c.exec(`diycloudctl user disable ${USER}`, { allowFail: true })).code).toBe(0);
     expect((await shadow(USER))[1]).toBe(`!${hash}`);
+    expect((await shadow(USER))[7]).toBe('1');
     expect((await c.exec(`diycloudctl user enable ${USER}`, { allowFail: true })).code).toBe(0);
     expect((await shadow(USER))[1]).toBe(hash);
+    expect((await shadow(USER))[7]).toBe('');
     // groupadd and gpasswd (a role group)
     expect((await c.exec(`diycloudctl user role ${USER} operator`, { allowFail: true })).code).toBe(0);
     expect((await c.exec('getent group diycloud-operator')).stdout.trim().split(':')[3]).toBe(USER);
