@@ -96,7 +96,7 @@ export async function startFakeSystemd(address: string): Promise<FakeSystemd> {
     return true;
   };
   const startTransient = (msg: Message, name: string, props: Record<string, Variant>): boolean => {
-    if (units.has(name) || live.has(name)) return err(msg, 'org.freedesktop.systemd1.UnitExists', `Unit ${name} already exists.`);
+    if (units.has(name) || live.has(name)) return err(msg, 'org.freedesktop.systemd1.UnitExists', `Unit ${name} was already loaded or has a fragment file.`);
     const slice = String(props.Slice?.value ?? 'system.slice');
     let pids: number[];
     let child: ChildProcess | undefined;
@@ -104,7 +104,7 @@ export async function startFakeSystemd(address: string): Promise<FakeSystemd> {
       pids = ((props.PIDs?.value ?? []) as number[]).map(Number);
       if (pids.length === 0) return err(msg, 'org.freedesktop.DBus.Error.InvalidArgs', 'No PIDs to put in the scope.');
       const dead = pids.find((p) => !alive(p));
-      if (dead !== undefined) return err(msg, 'org.freedesktop.systemd1.NoSuchProcess', `Process with ID ${dead} does not exist.`);
+      if (dead !== undefined) return err(msg, 'org.freedesktop.DBus.Error.UnixProcessIdUnknown', `Process with ID ${dead} does not exist.`);
     } else if (name.endsWith('.service') && props.ExecStart) {
       const [[path, argv]] = props.ExecStart.value as [string, string[], boolean][];
       child = spawn(path, argv.slice(1), { argv0: argv[0], stdio: 'ignore', detached: true });
