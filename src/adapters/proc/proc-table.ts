@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { parseProcCgroup, parseProcStat, parseProcStatus, type ProcessFacts, type ProcessTable } from '../../core/placement';
 
 /**
- * Reads only files that any process may read (comm, status, stat, cgroup): under the daemon's unit
- * (no CAP_SYS_PTRACE) /proc/PID/exe and /proc/PID/environ of other processes cannot be opened.
- * `root` is for tests with fixture directories; the daemon always uses /proc.
+ * Three reads per process (stat, status, cgroup), only of files that any process may read: under
+ * the daemon's unit (no CAP_SYS_PTRACE) /proc/PID/exe and /proc/PID/environ of other processes
+ * cannot be opened. `root` is for tests with fixture directories; the daemon always uses /proc.
  */
 export class ProcProcessTable implements ProcessTable {
   constructor(private readonly root = '/proc', readonly selfPid = process.pid) {}
@@ -17,10 +17,9 @@ export class ProcProcessTable implements ProcessTable {
     try {
       const stat = parseProcStat(readFileSync(`${dir}/stat`, 'utf8'));
       const status = parseProcStatus(readFileSync(`${dir}/status`, 'utf8'));
-      const comm = readFileSync(`${dir}/comm`, 'utf8').replace(/\n$/, '');
       const cgroup = parseProcCgroup(readFileSync(`${dir}/cgroup`, 'utf8'));
       if (!stat || !status) return null;
-      return { pid, comm, ppid: status.ppid, euid: status.euid, startTime: stat.startTime, cgroup };
+      return { pid, comm: stat.comm, ppid: status.ppid, euid: status.euid, startTime: stat.startTime, cgroup };
     } catch {
       return null; // no such process, or it exited while being read
     }

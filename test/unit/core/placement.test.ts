@@ -98,10 +98,11 @@ describe('/proc parsers', () => {
     expect(parseProcCgroup('')).toBeNull();
     expect(parseProcCgroup('0::/odd:name/with:colons\n')).toBe('/odd:name/with:colons');
   });
-  it('stat: field 22 counted after the last ")", so a name with spaces or ")" cannot shift it', () => {
+  it('stat: the name between the first "(" and the last ")", field 22 counted after it, so a name with spaces or ")" cannot shift it', () => {
     const tail = 'S 300 400 400 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 8123 1000 100 18446744073709551615';
-    expect(parseProcStat(`400 (su) ${tail}`)).toEqual({ startTime: 8123 });
-    expect(parseProcStat(`400 (a) b ) c) ${tail}`)).toEqual({ startTime: 8123 });
+    expect(parseProcStat(`400 (su) ${tail}`)).toEqual({ comm: 'su', startTime: 8123 });
+    expect(parseProcStat(`400 (a) b ) c) ${tail}`)).toEqual({ comm: 'a) b ) c', startTime: 8123 });
+    expect(parseProcStat(`400 (pam-hook) ${tail}`)?.comm).toBe('pam-hook');
     expect(parseProcStat('400 (su) S 1 2')).toBeNull();
     expect(parseProcStat('garbage')).toBeNull();
   });
