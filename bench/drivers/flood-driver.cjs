@@ -129,6 +129,10 @@ async function main() {
   t0 = process.hrtime.bigint();
   deadline = Date.now() + o.seconds * 1000;
   running = true;
+  let lastTick = Date.now(), maxTimerLagMs = 0;
+  const lag = setInterval(() => { const now = Date.now(); maxTimerLagMs = Math.max(maxTimerLagMs, now - lastTick - 50); lastTick = now; }, 50);
+  stats.timerLag = () => maxTimerLagMs;
+  stats.stopLag = () => clearInterval(lag);
   for (const c of conns) for (let k = 0; k < perConnection; k++) issue(c);
   if (o.readyFile) { try { fs.writeFileSync(o.readyFile, `${process.pid}\n`); } catch (e) { process.stderr.write(`flood-driver: ready file: ${e.message}\n`); } }
 
@@ -145,6 +149,7 @@ async function main() {
     running = false;
     const out = { calls: stats.calls, replies: { ok: stats.ok, byError: stats.byError }, seconds: Math.round(secs * 1000) / 1000,
       pendingAtEnd: pending, localErrors: stats.localErrors, connections: conns.length, perConnection, disconnects: stats.disconnects, firstErrorTexts: stats.firstErrorTexts };
+    if (stats.timerLag) { out.maxTimerLagMs = stats.timerLag(); stats.stopLag(); }
     if (watchdog) out.watchdog = true;
     process.stdout.write(JSON.stringify(out) + '\n', () => {
       for (const c of conns) { try { c.bus.disconnect(); } catch { /* already gone */ } }

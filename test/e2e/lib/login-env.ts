@@ -1,8 +1,8 @@
 // A booted container with diycloud installed the documented way, plus the helpers the login-path e2e tests share.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootContainer, buildRuntimeModules, installDiycloud, type Container, type Dist, type ExecResult } from './container';
+import { bootContainer, buildRuntimeModules, installDiycloud, REPO_ROOT, type Container, type Dist, type ExecResult } from './container';
 
 export const CONF = '/etc/diycloud/diycloud.conf';
 export const DB = '/var/lib/diycloud/diycloud.db';
@@ -37,7 +37,14 @@ export interface LoginEnv {
 
 export const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'zoe'];
 
-export async function setupLoginEnv(dist: Dist): Promise<LoginEnv> {
+export interface LoginEnvOptions {
+  /** the source tree install.sh runs from (its dist/ must be built); default $DIYCLOUD_E2E_SRC, else this checkout.
+   *  A clean build of another commit lets a test show how that commit behaves. */
+  srcDir?: string;
+}
+
+export async function setupLoginEnv(dist: Dist, opts: LoginEnvOptions = {}): Promise<LoginEnv> {
+  const srcDir = opts.srcDir ?? process.env.DIYCLOUD_E2E_SRC ?? REPO_ROOT;
   const timings: Record<string, number> = {};
   const work = mkdtempSync(join(tmpdir(), `diycloud-login-${dist}-`));
   let t = Date.now();
@@ -47,7 +54,7 @@ export async function setupLoginEnv(dist: Dist): Promise<LoginEnv> {
     timings.bootMs = Date.now() - t;
     t = Date.now();
     const modules = await buildRuntimeModules(c.root, join(work, 'modules'));
-    await installDiycloud(c, modules);
+    await installDiycloud(c, modules, srcDir);
     timings.installMs = Date.now() - t;
   } catch (e) {
     await c.stop();
@@ -102,6 +109,80 @@ export async function setupLoginEnv(dist: Dist): Promise<LoginEnv> {
     stop: () => c.stop(),
   };
   return env;
+}
+
+/** Authorizes root's ssh key (made by setupLoginEnv) for `user`, root included, so `e.ssh(user, …)` works for users made later. */
+export async function authorizeRootKey(c: Container, user: string): Promise<void> {
+  await c.exec(`h=$(getent passwd ${q(user)} | cut -d: -f6) && g=$(id -g ${q(user)}) && test -n "$h" &&
+    install -d -m 700 -o ${q(user)} -g "$g" "$h/.ssh" && install -m 600 -o ${q(user)} -g "$g" /root/.ssh/id_ed25519.pub "$h/.ssh/authorized_keys"`);
+}
+
+/**
+ * The path in the cgroup tree systemd tracks a process by, from /proc/PID/cgroup text: the unified "0::" line (what
+ * systemd tracks by on a unified or hybrid host), else the legacy name=systemd line. The hybrid name=systemd line can
+ * lag behind (in the bookworm container cron's jobs show "name=systemd:/init.scope" beside "0::/system.slice/cron.service").
+ */
+export function systemdCgroup(procCgroup: string): string | null {
+  const lines = procCgroup.split('\n');
+  const path = (l: string | undefined) => (l ? l.slice(l.indexOf(':', l.indexOf(':') + 1) + 1) : null);
+  const v2 = path(lines.find((l) => l.startsWith('0::')));
+  const v1 = path(lines.find((l) => /^\d+:name=systemd:/.test(l)));
+  return v2 && v2 !== '/' ? v2 : v1 ?? v2;
+}
+
+/** Where the flood driver (bench/drivers/flood-driver.cjs) is put inside a container, and the dbus-next it loads. */
+export const FLOOD_DRIVER = '/usr/local/lib/diycloud-e2e/flood-driver.cjs';
+export const RUNTIME_MODULES = '/usr/lib/diycloud/node_modules';
+export interface FloodReport {
+  calls: number;
+  replies: { ok: number; byError: Record<string, number> };
+  seconds: number;
+  pendingAtEnd: number;
+  localErrors: number;
+  disconnects: number;
+  firstErrorTexts: string[];
+}
+export interface Flood { pid: number; stop(): Promise<FloodReport> }
+let floods = 0;
+
+/**
+ * Starts the flood driver inside the container as `user` (setpriv: no PAM, no logind session) against the system bus and
+ * resolves once its connections are up and its calls are in flight. stop() ends it (SIGTERM; it also ends by itself
+ * after `seconds`) and returns its report; the process is gone afterwards.
+ */
+export async function startFlood(c: Container, user: string, o: { method: 'ListProfiles' | 'ListUsers' | 'GetUser'; randomUser?: boolean;
+  connections?: number; inflight?: number; seconds?: number }): Promise<Flood> {
+  await c.writeFile(FLOOD_DRIVER, readFileSync(join(REPO_ROOT, 'bench/drivers/flood-driver.cjs'), 'utf8'), 0o644);
+  const d = `/tmp/diycloud-flood-${++floods}`;
+  const args = ['--connections', o.connections ?? 16, '--inflight', o.inflight ?? 1900, '--method', o.method, '--seconds', o.seconds ?? 60,
+    '--modules', RUNTIME_MODULES, '--ready-file', `${d}/ready`, ...(o.randomUser ? ['--arg-random-user'] : [])].map(String);
+  await c.exec(`rm -rf ${d} && install -d -m 0755 -o ${q(user)} ${d}`);
+  // a simple command in the background, in a session of its own: a background list (`a && b &`) dies with this exec
+  await c.exec(`setsid setpriv --reuid=${q(user)} --regid=${q(user)} --init-groups -- /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp LANG=C.UTF-8 ` +
+    `/usr/bin/node ${FLOOD_DRIVER} ${args.map(q).join(' ')} > ${d}/out.json 2> ${d}/err.txt < /dev/null &`);
+  const w = await c.exec(`for i in $(seq 300); do [ -s ${d}/ready ] && break; [ -s ${d}/out.json ] && break; sleep 0.1; done; p=$(cat ${d}/ready) && kill -0 "$p" && echo "$p"`,
+    { allowFail: true, timeoutMs: 45_000 });
+  const pid = Number(w.stdout.trim());
+  if (!(pid > 1)) { // not started, ended already, or not a process of this container
+    const err = await c.exec(`cat ${d}/out.json ${d}/err.txt`, { allowFail: true });
+    throw new Error(`flood driver did not start: ${err.stdout}`);
+  }
+  return {
+    pid,
+    async stop() {
+      // one waiting process (tail --pid), not a polling loop: forks are slow while the flood keeps the CPUs busy
+      const r = await c.exec(`kill -TERM ${pid} 2>/dev/null; timeout 20 tail --pid=${pid} -f /dev/null; kill -KILL ${pid} 2>/dev/null; ` +
+        `cat ${d}/out.json; cat ${d}/err.txt >&2`, { allowFail: true, timeoutMs: 30_000 });
+      const line = r.stdout.trim().split('\n').pop() ?? '';
+      try { return JSON.parse(line) as FloodReport; } catch { throw new Error(`no report from the flood driver: ${r.stdout} ${r.stderr}`); }
+    },
+  };
+}
+
+/** The median of some numbers (NaN for none). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** The slice properties an allocation of `cores` CPUs and `bytes` of memory must produce. */
