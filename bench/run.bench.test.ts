@@ -1,4 +1,4 @@
-// `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser, createuser, flood), writes docs/benchmarks.md.
+// `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser, createuser, flood, placement), writes docs/benchmarks.md.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,6 +12,7 @@ import { runHookBreakdown } from './hook-breakdown';
 import { makeLiveSlices, runReconcile } from './reconcile';
 import { runCreateUser, runGetUser, runListUsers } from './mgmt';
 import { runFlood } from './flood';
+import { runPlacement } from './placement';
 
 const env = process.env;
 const num = (k: string, d: number): number => (env[k] ? Number(env[k]) : d);
@@ -142,5 +143,10 @@ COMMIT;`);
     for (const p of results.flood.phases) {
       expect({ phase: p.label, failureModeLines: p.failureModeLines, refused: p.refused }).toEqual({ phase: p.label, failureModeLines: 0, refused: 0 });
     }
+  });
+
+  it.runIf(ONLY.has('placement'))('8. a login moved into its slice (su/sudo/cron) against one already there (ssh)', async () => {
+    results.placement = await runPlacement(e, 'alice', num('BENCH_PLACEMENT_ITERS', 100));
+    write();
   });
 });

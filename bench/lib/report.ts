@@ -5,13 +5,14 @@ import type { ReconcileResult } from '../reconcile';
 import type { BreakdownResult } from '../hook-breakdown';
 import type { CreateUserResult, GetUserResult, ListUsersResult, MgmtKind } from '../mgmt';
 import type { FloodResult, HookPhase } from '../flood';
+import { renderPlacement, type PlacementResult } from '../placement';
 import type { Machine } from './machine';
 import { f, type Summary } from './stats';
 
 export interface Results {
   when: string; machine: Machine; dist: string; login?: LoginOverheadResult; throughput?: ThroughputResult; throughputNoSlice?: ThroughputResult;
   reconcile?: ReconcileResult; breakdown?: BreakdownResult; listUsers?: ListUsersResult; getUser?: GetUserResult; createUser?: CreateUserResult;
-  flood?: FloodResult; notes: string[];
+  flood?: FloodResult; placement?: PlacementResult; notes: string[];
   /** benchmarks this run did not run (BENCH_ONLY), whose figures were kept from an earlier run: which run each came from */
   kept?: KeptSection[];
 }
@@ -20,7 +21,7 @@ export interface KeptSection { bench: string; when: string; dist: string; machin
 /** The Results keys each BENCH_ONLY name fills, in report order. */
 export const SECTIONS: Record<string, readonly (keyof Results)[]> = {
   login: ['login', 'breakdown'], throughput: ['throughput', 'throughputNoSlice'], reconcile: ['reconcile'],
-  listusers: ['listUsers'], getuser: ['getUser'], createuser: ['createUser'], flood: ['flood'],
+  listusers: ['listUsers'], getuser: ['getUser'], createuser: ['createUser'], flood: ['flood'], placement: ['placement'],
 };
 
 /**
@@ -165,6 +166,7 @@ export function renderReport(r: Results): string {
     if (c.deleteUser.errors) out.push(`DeleteUser errors: ${c.deleteUser.firstErrors.join('; ')}`, '');
   }
   if (r.flood) out.push(h2('flood', '7. The login path during a flood'), '', ...renderFlood(r.flood));
+  if (r.placement) out.push(h2('placement', '8. A login process moved into its slice'), '', ...renderPlacement(r.placement));
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }
