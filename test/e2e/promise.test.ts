@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e2eSkip, type Dist } from './lib/container';
 import {
-  authorizeRootKey, CONF, expectedSlice, HOOK, median, MGR, q, setupLoginEnv, startFlood, systemdCgroup, type FloodReport, type LoginEnv,
+  authorizeRootKey, BUDGET_MS, CONF, expectedSlice, HOOK, median, MGR, q, setupLoginEnv, startFlood, systemdCgroup, type FloodReport, type LoginEnv,
 } from './lib/login-env';
 
 const skip = e2eSkip();
@@ -12,8 +12,10 @@ const DISTS: Dist[] = ['bookworm', 'trixie'];
 const M = 1024 ** 2;
 /** The global cap on concurrent child programs (docs/security.md, "Limits under load"). */
 const CHILD_PROGRAM_CAP = 16;
-/** Root's hook must be answered well inside its 2 s budget during a flood. */
-const HOOK_ANSWER_MS = 1000;
+/** Root's hook during a flood: the median call of each mode, and every call (inside the 2 s budget, after which the
+ *  failure mode decides, with room for a loaded 2-core CI machine: single calls of 1.1 s were seen there). */
+const HOOK_MEDIAN_MS = 1000;
+const HOOK_MAX_MS = BUDGET_MS - 500;
 const FLOOD = { connections: 16, inflight: 1900 };
 const FLOODER = 'mallory'; // a local user diycloud does not manage
 const MARKER = '/run/diycloud/hook-unresponsive';
@@ -75,14 +77,14 @@ describe.skipIf(skip).each(DISTS)('the promise holds under attack and on every l
   }, 60_000);
 
   describe('a flood from one local user does not starve the login path', () => {
-    it(`root's hook answers correctly within ${HOOK_ANSWER_MS} ms during a ListProfiles flood, in open and in closed mode; the flooder is refused`, async () => {
+    it(`root's hook answers correctly (median < ${HOOK_MEDIAN_MS} ms, each < ${HOOK_MAX_MS} ms) during a ListProfiles flood, in open and in closed mode; the flooder is refused`, async () => {
       const pid = (await e.c.exec('systemctl show -p MainPID --value diycloudd')).stdout.trim();
       const calls = [['account', 'alice', 0], ['account', 'carol', 1], ['open_session', 'alice', 0]] as const;
       const quiet: number[] = [];
       for (let i = 0; i < 3; i++) for (const [type, user] of calls) quiet.push((await hook(type, user)).innerMs);
       timings.hookQuietMedianMs = median(quiet);
 
-      const results: { mode: string; type: string; user: string; code: number; ms: number }[] = [];
+      const results: { mode: string; type: string; user: string; code: number; ms: number; said: string }[] = [];
       const from = await cursor();
       const flood = await startFlood(e.c, FLOODER, { method: 'ListProfiles', ...FLOOD, seconds: 90 });
       let report: FloodReport;
@@ -92,7 +94,7 @@ describe.skipIf(skip).each(DISTS)('the promise holds under attack and on every l
           for (let i = 0; i < 3; i++) {
             for (const [type, user] of calls) {
               const r = await hook(type, user);
-              results.push({ mode, type, user, code: r.code, ms: r.innerMs });
+              results.push({ mode, type, user, code: r.code, ms: r.innerMs, said: r.stdout.trim() });
             }
           }
         }
@@ -104,17 +106,20 @@ describe.skipIf(skip).each(DISTS)('the promise holds under attack and on every l
       for (const mode of ['open', 'closed']) {
         timings[`hookFlood${mode}MedianMs`] = median(results.filter((r) => r.mode === mode).map((r) => r.ms));
       }
-      // every call gave the daemon's answer (alice allowed, carol refused), in time
+      // every call gave the daemon's answer (alice allowed, carol refused), in time; the hook prints a reason only
+      // when the daemon refused, so carol's refusals came from CheckLogin, not from the failure mode
       const expected = (r: (typeof results)[number]) => calls.find(([t, u]) => t === r.type && u === r.user)![2];
-      expect(results.filter((r) => r.code !== expected(r) || r.ms >= HOOK_ANSWER_MS)).toEqual([]);
-      // ...and it was the daemon's answer, not the failure mode's
+      const refusedByDaemon = (r: (typeof results)[number]) => /^diycloud: account disabled/.test(r.said);
+      expect(results.filter((r) => r.code !== expected(r) || r.ms >= HOOK_MAX_MS || refusedByDaemon(r) !== (r.user === 'carol'))).toEqual([]);
+      for (const mode of ['open', 'closed']) expect(timings[`hookFlood${mode}MedianMs`], `median, ${mode} mode`).toBeLessThan(HOOK_MEDIAN_MS);
+      // ...and the journal agrees: the daemon's refusals, no failure-mode line
       let log = await hookLog(from);
-      for (let i = 0; i < 20 && (log.match(/login of carol via su refused: account disabled/g) ?? []).length < 6; i++) {
+      for (let i = 0; i < 30 && !/login of carol via su refused: account disabled/.test(log); i++) {
         await new Promise((r) => setTimeout(r, 100));
         log = await hookLog(from);
       }
+      expect(log).toMatch(/login of carol via su refused: account disabled/);
       expect(log).not.toMatch(/failure mode/);
-      expect((log.match(/login of carol via su refused: account disabled/g) ?? []).length).toBe(6);
       // the flood was real, and refused
       expect(report.localErrors + report.disconnects).toBe(0);
       expect(report.calls).toBeGreaterThan(3 * FLOOD.inflight);
