@@ -106,13 +106,15 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
     else m.set(k, n);
   };
   const busy = (what: string): DiycloudError => new DiycloudError('Busy', `too many calls in progress ${what}; retry later`);
-  const overCap = (c: Caller): boolean =>
-    (bySender.get(c.busName) ?? 0) >= limits.perConnection || (byUid.get(c.uid) ?? 0) >= limits.perUid || nonRoot >= limits.nonRoot;
+  /** Which cap a non-root caller is at ("on this connection …"), or null when it may start a call. */
+  const overCap = (c: Caller): string | null =>
+    (bySender.get(c.busName) ?? 0) >= limits.perConnection ? `on this connection (at most ${limits.perConnection})`
+      : (byUid.get(c.uid) ?? 0) >= limits.perUid ? `for uid ${c.uid} (at most ${limits.perUid})`
+        : nonRoot >= limits.nonRoot ? 'from unprivileged callers' : null;
   /** Takes a slot for a non-root caller, or throws Busy. */
   const admit = (c: Caller): void => {
-    if ((bySender.get(c.busName) ?? 0) >= limits.perConnection) throw busy(`on this connection (at most ${limits.perConnection})`);
-    if ((byUid.get(c.uid) ?? 0) >= limits.perUid) throw busy(`for uid ${c.uid} (at most ${limits.perUid})`);
-    if (nonRoot >= limits.nonRoot) throw busy('from unprivileged callers');
+    const cap = overCap(c);
+    if (cap) throw busy(cap);
     inc(bySender, c.busName);
     inc(byUid, c.uid);
     nonRoot++;
@@ -216,8 +218,9 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
       }
       // The common case under a flood, refused without a promise: a known non-root caller past its caps.
       const known = callers.cached(msg.sender);
-      if (known && known.uid !== 0 && m.access === 'caller' && overCap(known)) {
-        fail(msg, 'org.diycloud.Manager1.Error.Busy', 'too many calls in progress from this caller; retry later');
+      const cap = known && known.uid !== 0 && m.access === 'caller' ? overCap(known) : null;
+      if (cap) {
+        fail(msg, 'org.diycloud.Manager1.Error.Busy', `too many calls in progress ${cap}; retry later`);
         return true;
       }
       total++;
