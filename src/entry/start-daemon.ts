@@ -21,6 +21,7 @@ import { LOGIN_NAME, MANAGER_NAME, managerObject } from '../adapters/dbus/manage
 import { createRouter } from '../adapters/dbus/router';
 import { openDatabase, SqliteStore } from '../adapters/store/sqlite-store';
 import { SqliteAdminStore } from '../adapters/store/sqlite-admin-store';
+import { withBusyErrors } from '../adapters/store/busy-errors';
 import { PolkitAuthorizer } from '../adapters/polkit/polkit-authorizer';
 import { SHADOW_PATHS, ShadowAccountAdmin } from '../adapters/accounts/shadow-account-admin';
 import { LogindSessions } from '../adapters/systemd/logind-sessions';
@@ -60,7 +61,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   }
   const version = (JSON.parse(readFileSync(join(PKG_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const db = openDatabase(config.backend.databasePath, join(PKG_ROOT, 'schema'));
-  const store = new SqliteStore(db);
+  const store = withBusyErrors(new SqliteStore(db));
 
   const address = opts.busAddress ?? process.env.DBUS_SYSTEM_BUS_ADDRESS ?? 'unix:path=/run/dbus/system_bus_socket';
   // Three connections, so that what any local user can send never queues ahead of a login:
@@ -90,7 +91,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     config,
     bounds: { ...config.floor, machineCpuCores: availableParallelism(), machineMemoryBytes: totalmem(), aboveMachine: config.aboveMachine },
     store,
-    admin: new SqliteAdminStore(db),
+    admin: withBusyErrors(new SqliteAdminStore(db)),
     // An interactive check waits for a person typing a password: a client of its own, with a long timeout.
     authorizer: new PolkitAuthorizer(new BusClient(polkitBus, { timeoutMs: 5_000, maxInFlight: 64 }), new BusClient(polkitBus, { timeoutMs: 120_000, maxInFlight: 16 })),
     accountAdmin: new ShadowAccountAdmin(log, { ...SHADOW_PATHS, useradd: config.accounts.useradd, userdel: config.accounts.userdel, chpasswd: config.accounts.chpasswd }, programs.run),

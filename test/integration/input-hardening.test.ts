@@ -1,7 +1,7 @@
 // Integration: hostile input through the bus (a{sv} keys and types, property names) and a database held locked by another program.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Variant } from 'dbus-next';
 import type { TestBus } from './lib/test-bus';
 import { busctl, MGR, run, type DaemonProcess } from './lib/daemon-process';
@@ -52,6 +52,14 @@ describe.skipIf(!isRoot)('hostile input and a locked database', () => {
       expect(r.stderr).toMatch(/unknown key "__proto__"/);
       expect(sql(d.dbPath, "SELECT count(*) AS n FROM users WHERE username = 'protouser'")).toEqual([{ n: 0 }]);
     });
+  });
+
+  it.each(['users', 'diycloud-admin', 'diycloud-operator'])('CreateUser("%s") is NameReserved (an existing group / a role group), and nothing is created', async (name) => {
+    const r = await errorName('CreateUser', 'sssa{sv}', name, '', 'user', '0');
+    expect(r).toMatch(/group/);
+    expect((await callDirect(bus.address, 'CreateUser', 'sssa{sv}', [name, '', 'user', {}])).error).toBe('org.diycloud.Manager1.Error.NameReserved');
+    expect(sql(d.dbPath, 'SELECT count(*) AS n FROM users WHERE username = ?', name)).toEqual([{ n: 0 }]);
+    expect(spawnSync('/usr/bin/getent', ['passwd', name]).status).toBe(2);
   });
 
   it.each([

@@ -19,13 +19,6 @@ export function toErrorReply(e: unknown, log: Logger, context: string): ErrorRep
     if (e.cause !== undefined) log.warn(`${context}: ${e.message}: ${describeCause(e.cause, false)}`);
     return { name: dbusErrorName(e.code), message: e.message };
   }
-  // SQLite answers at once when another program holds the write lock (busy_timeout 0: waiting
-  // would stall the event loop, and with it every login): the caller may retry.
-  const sqliteCode = (e as { code?: unknown } | null)?.code;
-  if (typeof sqliteCode === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode)) {
-    log.warn(`${context}: the database is locked by another program (${sqliteCode})`);
-    return { name: dbusErrorName('Busy'), message: 'the database is locked by another program (for example an sqlite3 shell in a transaction); retry later' };
-  }
   log.error(`${context}: unexpected error: ${describeCause(e, true)}`);
   return { name: dbusErrorName('Failed'), message: 'internal error; see the journal of diycloudd (journalctl -u diycloudd)' };
 }
