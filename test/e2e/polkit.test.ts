@@ -5,10 +5,7 @@
 // through diycloudctl (cli-authorization.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bootContainer, buildRuntimeModules, e2eSkip, installDiycloud, type Container, type Dist } from './lib/container';
+import { bootWithDiycloud, e2eSkip, type Container, type Dist } from './lib/container';
 import { MGR, q } from './lib/login-env';
 import { POLKIT_CONTRACT, WHO, type PolkitContractContext, type Subject, type Who } from '../contract/polkit-contract';
 import { runMatrix, ROWS } from '../contract/manager1-authorization';
@@ -56,17 +53,7 @@ describe.skipIf(skip).each(DISTS)('polkit with the real polkitd (%s)', (dist) =>
   };
 
   beforeAll(async () => {
-    const work = mkdtempSync(join(tmpdir(), `diycloud-polkit-${dist}-`));
-    c = await bootContainer({ dist });
-    try {
-      await c.waitRunning();
-      await installDiycloud(c, await buildRuntimeModules(c.root, join(work, 'modules')));
-    } catch (e) {
-      await c.stop();
-      throw e;
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    c = await bootWithDiycloud(dist);
     await c.exec(`groupadd --system diycloud-admin && groupadd --system diycloud-operator &&
       useradd -m -s /bin/bash ${USER.plain} && useradd -m -s /bin/bash -G diycloud-operator ${USER.operator} &&
       useradd -m -s /bin/bash -G diycloud-admin ${USER.admin} && useradd -m -s /bin/bash ${TARGET}`);

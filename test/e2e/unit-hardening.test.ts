@@ -1,10 +1,7 @@
 // The shipped unit's system call filter, in a real systemd container per Debian release: it is set, systemd-analyze
 // security no longer reports unfiltered system calls, and every daemon path that runs a child program still works under it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { bootContainer, buildRuntimeModules, e2eSkip, installDiycloud, type Container, type Dist } from './lib/container';
+import { bootWithDiycloud, e2eSkip, type Container, type Dist } from './lib/container';
 import { MGR, q } from './lib/login-env';
 
 const skip = e2eSkip();
@@ -45,18 +42,8 @@ describe.skipIf(skip).each(DISTS)('the unit filters system calls (%s)', (dist) =
   const shadow = async (name: string) => (await c.exec(`getent shadow ${name}`)).stdout.trim().split(':');
 
   beforeAll(async () => {
-    const work = mkdtempSync(join(tmpdir(), `diycloud-hardening-${dist}-`));
     const t = Date.now();
-    c = await bootContainer({ dist });
-    try {
-      await c.waitRunning();
-      await installDiycloud(c, await buildRuntimeModules(c.root, join(work, 'modules')));
-    } catch (e) {
-      await c.stop();
-      throw e;
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    c = await bootWithDiycloud(dist);
     await c.exec('systemctl enable --now diycloudd.service', { timeoutMs: 60_000 });
     mainPid = (await c.exec('systemctl show -p MainPID --value diycloudd')).stdout.trim();
     timings.setupMs = Date.now() - t;

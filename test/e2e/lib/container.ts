@@ -215,3 +215,19 @@ export async function installDiycloud(c: Container, nodeModulesDir: string, srcD
   if (copy.code !== 0) throw new Error(`copying sources into ${c.name} failed: ${copy.stderr}`);
   return c.exec('/opt/diycloud-src/packaging/install.sh --node-modules /opt/diycloud-modules', { timeoutMs: 120_000 });
 }
+
+/** Boots a container for `dist`, waits until it runs and installs diycloud the documented way; stops it again on failure. */
+export async function bootWithDiycloud(dist: Dist): Promise<Container> {
+  const work = mkdtempSync(join(tmpdir(), `diycloud-install-${dist}-`));
+  const c = await bootContainer({ dist });
+  try {
+    await c.waitRunning();
+    await installDiycloud(c, await buildRuntimeModules(c.root, join(work, 'modules')));
+    return c;
+  } catch (e) {
+    await c.stop();
+    throw e;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
