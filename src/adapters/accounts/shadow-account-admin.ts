@@ -38,8 +38,10 @@ export class ShadowAccountAdmin implements AccountAdmin {
     }
   }
 
-  async createAccount(a: { name: string; uid: number; shell: string; homeMode: string }): Promise<void> {
-    const r = await this.run(this.paths.useradd, ['--uid', String(a.uid), '--create-home', '--user-group', '--shell', a.shell, '--key', `HOME_MODE=${a.homeMode}`, '--', a.name], { timeoutMs: 60_000 });
+  /** subvolumeHome: the home is created as a btrfs subvolume (shadow ≥ 4.7), so that a qgroup can hold it. */
+  async createAccount(a: { name: string; uid: number; shell: string; homeMode: string; subvolumeHome?: boolean }): Promise<void> {
+    const subvolume = a.subvolumeHome === true ? ['--btrfs-subvolume-home'] : [];
+    const r = await this.run(this.paths.useradd, ['--uid', String(a.uid), '--create-home', ...subvolume, '--user-group', '--shell', a.shell, '--key', `HOME_MODE=${a.homeMode}`, '--', a.name], { timeoutMs: 60_000 });
     if (r.code === USERADD_NAME_IN_USE) throw new DiycloudError('UserExists', `a user or group named "${a.name}" already exists`);
     if (r.code === USERADD_UID_IN_USE) throw new DiycloudError('BackendFailed', `uid ${a.uid} is already in use`, { cause: new Error(r.stderr.trim()) });
     must(r, `useradd ${a.name}`);
