@@ -1,14 +1,9 @@
 // The one authorize-then-run wrapper: polkit (or root) first, then the use case, then the audit line.
 
 import { DiycloudError } from '../core/errors';
-import type { Subject } from '../core/ports';
+import type { Caller } from '../core/ports';
 import { audited } from './audit';
 import type { AppDeps } from './deps';
-
-/** A caller as the bus reported it, and whether it allowed an interactive polkit prompt. */
-export interface Caller extends Subject {
-  readonly interactive: boolean;
-}
 
 /** polkit action ids (polkit/org.diycloud.policy). */
 export const ACTIONS = {
@@ -27,7 +22,7 @@ export async function authorize(deps: AppDeps, caller: Caller, action: string, t
   if (caller.uid === 0) return;
   let result;
   try {
-    result = await deps.authorizer.check(caller, action, { user: target }, caller.interactive);
+    result = await deps.authorizer.check(caller, action, { user: target });
   } catch (e) {
     throw new DiycloudError('PermissionDenied', `not authorized for ${action}: the authorization check failed`, { cause: e });
   }

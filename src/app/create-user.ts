@@ -1,27 +1,19 @@
 // Use case: create a Unix account and its database rows, crash-safely, with a UID that is never reused.
 
+import { checkPatched } from '../core/allocation-decision';
 import { DiycloudError } from '../core/errors';
 import { validateEmail } from '../core/email';
-import { parseLimits, type VariantIn } from '../core/limits-input';
+import { parseLimits, type LimitsInput } from '../core/limits-input';
+import { validatePassword } from '../core/password';
+import type { Caller } from '../core/ports';
 import { validateRole } from '../core/roles';
-import { validateUsername } from '../core/username';
-import { ACTIONS, authorizedChange, type Caller } from './authorize';
+import { reservedNameProblem, validateUsername } from '../core/username';
+import { ACTIONS, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
-import { checkPatched } from './manage-limits';
-import { requireRole, syncGroups } from './manage-users';
+import { enforceAllocation } from './enforce-allocation';
+import { requireRole } from './managed-user';
 import { recoverIntent } from './recover-intents';
-
-/** Names no one may create, whatever NSS says today. */
-export const RESERVED_NAMES = new Set(['root', 'nobody', 'nogroup', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy', 'www-data', 'backup', 'list', 'irc', 'gnats', 'systemd-network', 'systemd-resolve', 'messagebus', 'polkitd', 'sshd', 'admin', 'operator', 'diycloud']);
-
-export const MAX_PASSWORD_BYTES = 512;
-
-export function validatePassword(p: unknown, field = 'password'): string {
-  if (typeof p !== 'string' || p.length === 0) throw new DiycloudError('InvalidArgument', `${field}: expected a non-empty string`, { field });
-  if (Buffer.byteLength(p, 'utf8') > MAX_PASSWORD_BYTES) throw new DiycloudError('InvalidArgument', `${field}: longer than ${MAX_PASSWORD_BYTES} bytes`, { field });
-  if (/[\n\r\0]/.test(p)) throw new DiycloudError('InvalidArgument', `${field}: must not contain a newline or NUL`, { field });
-  return p;
-}
+import { syncGroups } from './sync-groups';
 
 export interface CreateOptions {
   password?: unknown;
@@ -40,10 +32,8 @@ export interface CreateOptions {
  */
 export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown, rawEmail: unknown, rawRole: unknown, o: CreateOptions): Promise<number> {
   const name = validateUsername(rawName);
-  if (RESERVED_NAMES.has(name)) throw new DiycloudError('NameReserved', `"${name}" is reserved for the system`);
-  // Role groups (diycloud-admin, diycloud-operator, and any diycloud-* a role may map to later):
-  // an account of that name would get the group as its primary group, and with it the role's rights.
-  if (name.startsWith('diycloud-')) throw new DiycloudError('NameReserved', `"${name}": names starting with "diycloud-" are reserved for role groups`);
+  const reserved = reservedNameProblem(name);
+  if (reserved) throw new DiycloudError('NameReserved', reserved);
   const email = validateEmail(rawEmail);
   const role = validateRole(rawRole);
   const password = o.password === undefined ? null : validatePassword(o.password, 'options.password');
@@ -51,11 +41,11 @@ export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown
   if (typeof shell !== 'string' || !deps.config.accounts.shells.includes(shell)) {
     throw new DiycloudError('InvalidArgument', `options.shell: allowed shells are ${deps.config.accounts.shells.join(', ')}`, { field: 'shell' });
   }
-  const limits = o.limits === undefined ? {} : parseLimits(o.limits as Record<string, VariantIn>);
+  const limits = o.limits === undefined ? {} : parseLimits(o.limits as LimitsInput);
   return authorizedChange(deps, caller, ACTIONS.manageUsers, 'CreateUser', name, async () => {
     requireRole(deps, role);
     if (deps.admin.listRoles().some((r) => r.unixGroup === name)) throw new DiycloudError('NameReserved', `"${name}" is the Unix group of a role`);
-    checkPatched(deps, { cpu: null, memory: null, disk: null, gpu: null, tasks: null, ...limits }, deps.admin.role(role)?.profile ?? null);
+    checkPatched({ user: { cpu: null, memory: null, disk: null, gpu: null, tasks: null, ...limits }, role: deps.admin.role(role)?.profile ?? null, defaults: deps.config.defaults, bounds: deps.bounds });
     if (deps.store.userByName(name)) throw new DiycloudError('UserExists', `user "${name}" already exists`);
     deps.accounts.forget(name);
     const existing = await deps.accounts.byName(name);
@@ -65,7 +55,9 @@ export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown
     if (await deps.accounts.groupExists(name)) throw new DiycloudError('NameReserved', `"${name}" is the name of an existing group`);
     const { id: intent, uid } = await reserveUid(deps, name);
     try {
-      await deps.accountAdmin.createAccount({ name, uid, shell, homeMode: deps.config.accounts.homeMode });
+      // On btrfs the home is made a subvolume, so that a qgroup can hold it.
+      const subvolumeHome = await subvolumeHomeWanted(deps, name);
+      await deps.accountAdmin.createAccount({ name, uid, shell, homeMode: deps.config.accounts.homeMode, subvolumeHome });
       if (password !== null) await deps.accountAdmin.setPassword(name, password);
     } catch (e) {
       await recoverIntent(deps, { id: intent, op: 'create', username: name, uid, detail: {} }).catch((re: unknown) => deps.log.error(`could not undo the half-created ${name}: ${(re as Error).message}`));
@@ -78,9 +70,18 @@ export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown
       deps.admin.endIntent(intent);
     });
     await syncGroups(deps, name, role);
+    // The quota before the first login. Asked for explicitly (limits.disk), a quota that cannot be
+    // held is an error; the default one is best effort, reported by GetUser and doctor.
+    await enforceAllocation(deps, uid, { purpose: limits.disk !== undefined ? 'change' : 'reconcile', cgroup: false });
     deps.events.emit('UserAdded', name, uid);
     return uid;
   });
+}
+
+/** Whether a quota path wants the new home (under the default home directory /home/NAME) as its own subvolume. */
+async function subvolumeHomeWanted(deps: AppDeps, name: string): Promise<boolean> {
+  for (const q of deps.quotas) if (await q.wantsSubvolumeHome(`/home/${name}`)) return true;
+  return false;
 }
 
 /**

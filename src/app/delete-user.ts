@@ -2,9 +2,10 @@
 
 import { DiycloudError } from '../core/errors';
 import { validateUsername } from '../core/username';
-import { ACTIONS, authorizedChange, type Caller } from './authorize';
+import type { Caller } from '../core/ports';
+import { ACTIONS, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
-import { managedUser } from './manage-users';
+import { managedUser } from './managed-user';
 import { recoverIntent } from './recover-intents';
 
 export interface DeleteOptions {
@@ -14,7 +15,7 @@ export interface DeleteOptions {
 
 /**
  * Refuses a user with running sessions (Busy) unless `force`, which ends them through logind
- * first. Then: intent, userdel, limits lifted, rows removed with the intent. recover-intents
+ * first. Then: intent, quotas removed, userdel, limits lifted, rows removed with the intent. recover-intents
  * finishes a deletion that a crash interrupted.
  */
 export async function deleteUser(deps: AppDeps, caller: Caller, rawName: unknown, o: DeleteOptions): Promise<void> {
@@ -28,10 +29,8 @@ export async function deleteUser(deps: AppDeps, caller: Caller, rawName: unknown
     if (sessions > 0 && o.force !== true) throw new DiycloudError('Busy', `"${name}" has ${sessions} running session(s); end them first or delete with force`);
     if (sessions > 0) {
       await deps.sessions.terminateUser(r.uid);
-      for (let i = 0; i < 50 && sessions > 0; i++) {
-        await new Promise((res) => setTimeout(res, 100));
-        sessions = await deps.sessions.sessionCount(r.uid);
-      }
+      // logind ends the sessions asynchronously: up to 5 s, asked again every 100 ms.
+      for (let i = 0; i < 50 && (sessions = await deps.sessions.sessionCount(r.uid)) > 0; i++) await new Promise<void>((res) => deps.scheduler.after(100, res));
     }
     const intent = deps.admin.beginDeleteIntent(name, r.uid, { removeHome: o.remove_home === true }, deps.clock.now().toISOString());
     await recoverIntent(deps, { id: intent, op: 'delete', username: name, uid: r.uid, detail: { removeHome: o.remove_home === true } });

@@ -4,7 +4,7 @@ import type { AllocationBounds } from '../core/allocation';
 import type { Config } from '../core/config';
 import type { GpuInventory } from '../core/gpu';
 import type { ProcessTable } from '../core/placement';
-import type { AccountAdmin, AccountDb, AdminStore, Authorizer, Clock, Events, Logger, PasswordVerifier, Scheduler, SessionAdmin, SliceManager, Store } from '../core/ports';
+import type { AccountAdmin, AccountDb, AdminStore, Authorizer, CgroupLimits, Clock, Events, Logger, PasswordVerifier, QuotaBackend, Scheduler, SessionAdmin, Store } from '../core/ports';
 import type { KeyedQueue } from './keyed-queue';
 
 export interface AppDeps {
@@ -19,9 +19,12 @@ export interface AppDeps {
   readonly passwords: PasswordVerifier;
   /** The GPU inventory, read afresh. */
   readonly gpus: () => GpuInventory;
-  readonly slices: SliceManager;
+  /** CPU, memory and task limits: systemd slices, diycloud's own cgroups, or none. */
+  readonly cgroups: CgroupLimits;
+  /** Disk quotas: one backend per [Quota] path (none: disk allocations are recorded only). */
+  readonly quotas: readonly QuotaBackend[];
   readonly accounts: AccountDb;
-  /** /proc: who called OpenSession, and the login process to move into the user's slice. */
+  /** /proc: who called OpenSession, and the login process to move into the user's cgroup. */
   readonly processes: ProcessTable;
   readonly log: Logger;
   readonly clock: Clock;

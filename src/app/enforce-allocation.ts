@@ -1,68 +1,91 @@
-// Use case: make one user's slice carry their effective allocation (the heart of every path).
+// Use case: make one user's cgroup and disk quotas carry their decided allocation (the heart of every path).
 
-import { checkAllocation, type Allocation } from '../core/allocation';
-import { resolveAllocation, type EffectiveAllocation } from '../core/effective-allocation';
-import type { RawOverrides, UserRecord } from '../core/ports';
+import type { Allocation } from '../core/allocation';
+import { decideAllocation, type AllocationDecision } from '../core/allocation-decision';
+import { diffCgroup, planEnforcement, type CgroupSettings, type Purpose } from '../core/enforcement-plan';
 import { isManagedUid } from '../core/login-policy';
-import { diffLimits, planLimits, type SliceLimits } from '../core/limits-plan';
+import type { RawOverrides, UserRecord } from '../core/ports';
 import type { AppDeps } from './deps';
+import { enforceDisk, type DiskOutcome } from './enforce-disk';
 
 export interface EnforceResult {
   readonly uid: number;
-  readonly limits: SliceLimits;
-  /** Properties that differed from what the slice carried and were set. */
-  readonly changed: (keyof SliceLimits)[];
-  /** False while a memory ratchet is still lowering MemoryMax. */
+  readonly settings: CgroupSettings;
+  /** Settings that differed from what the cgroup carried and were set. */
+  readonly changed: (keyof CgroupSettings)[];
+  /** False while a memory ratchet is still lowering the memory limit. */
   readonly done: boolean;
+  /** One outcome per quota path. */
+  readonly disk: readonly DiskOutcome[];
 }
 
-/** The allocation to enforce for a UID: its database overrides over the default, held to the bounds. */
-export function effectiveAllocationFor(deps: AppDeps, uid: number): Allocation {
+/** The decision for a UID from its record and role profile (core/allocation-decision.ts), with its problems logged. */
+export function decisionFor(deps: AppDeps, uid: number, record: UserRecord | null, roleProfile: RawOverrides | null): AllocationDecision {
+  const d = decideAllocation({ user: record?.overrides ?? null, role: roleProfile, defaults: deps.config.defaults, bounds: deps.bounds });
+  for (const p of d.problems) deps.log.error(`uid ${uid}: ${p}`, { uid });
+  for (const w of d.warnings) deps.log.warn(`uid ${uid}: ${w}`, { uid });
+  if (d.fellBack) deps.log.error(`uid ${uid}: ${d.fellBack}`, { uid });
+  return d;
+}
+
+/** The allocation to enforce for a UID now (its database record, if any, and its role's profile). */
+export function allocationOf(deps: AppDeps, uid: number): { allocation: Allocation; record: UserRecord | null } {
   const record = deps.store.userByUid(uid);
-  return allocationFor(deps, uid, record, record ? deps.admin.role(record.role)?.profile ?? null : null).allocation;
+  const profile = record ? deps.admin.role(record.role)?.profile ?? null : null;
+  return { allocation: decisionFor(deps, uid, record, profile).allocation, record };
 }
 
-/** The effective allocation (with sources) of a record and its role's profile, held to the bounds. */
-export function allocationFor(deps: AppDeps, uid: number, record: UserRecord | null, roleProfile: RawOverrides | null): { allocation: Allocation; eff: EffectiveAllocation } {
-  const eff = resolveAllocation(record?.overrides ?? null, deps.config.defaults, roleProfile);
-  return { allocation: held(deps, uid, eff), eff };
+export interface EnforceOptions {
+  /** Why: decides which steps are fatal (core/enforcement-plan.ts Purpose). */
+  readonly purpose: Purpose;
+  /** Whether the cgroup step runs (false when the user has no cgroup now: nothing to limit yet). Default true. */
+  readonly cgroup?: boolean;
 }
 
-function held(deps: AppDeps, uid: number, eff: EffectiveAllocation): Allocation {
-  for (const p of eff.problems) deps.log.error(`uid ${uid}: ${p}`, { uid });
+/**
+ * Applies the plan for `uid`, serialized with every other operation on that UID:
+ *  - the cgroup step: nothing is sent when the cgroup already carries it; otherwise the whole set
+ *    in one call (`changed` names what differed). When memory must come down below current usage,
+ *    a ratchet step is scheduled;
+ *  - the disk steps (enforce-disk.ts), fatal only for an admin's change of the disk allocation.
+ * What was applied is recorded per resource, best effort: the kernel holds the limits already.
+ */
+export function enforceAllocation(deps: AppDeps, uid: number, opts: EnforceOptions = { purpose: 'login' }): Promise<EnforceResult> {
+  return deps.queue.run(uid, async () => {
+    const { allocation, record } = allocationOf(deps, uid);
+    const withCgroup = opts.cgroup ?? true;
+    const state = withCgroup ? await deps.cgroups.observe(uid) : null;
+    const plan = planEnforcement(allocation, state, { paths: deps.quotas.map((q) => q.path), softShare: deps.config.quota.softShare }, opts.purpose);
+    let changed: (keyof CgroupSettings)[] = [];
+    if (withCgroup) {
+      changed = diffCgroup(state?.settings ?? null, plan.cgroup.settings);
+      if (changed.length > 0) await deps.cgroups.apply(uid, plan.cgroup.settings);
+      record_(deps, uid, () => deps.store.setApplied(uid, { resource: 'cgroup', settings: plan.cgroup.settings }, deps.clock.now().toISOString()));
+      scheduleRatchet(deps, uid, plan.cgroup.done);
+    }
+    const disk = await enforceDisk(deps, uid, record?.username ?? null, plan.disk, opts.purpose);
+    return { uid, settings: plan.cgroup.settings, changed, done: plan.cgroup.done, disk };
+  });
+}
+
+function record_(deps: AppDeps, uid: number, write: () => void): void {
   try {
-    const checked = checkAllocation(eff.allocation, deps.bounds);
-    for (const w of checked.warnings) deps.log.warn(`uid ${uid}: ${w}`, { uid });
-    return checked.allocation;
+    write();
   } catch (e) {
-    // A stored value below the floor (hand-edited database): enforce the default instead of nothing.
-    deps.log.error(`uid ${uid}: ${(e as Error).message}; enforcing the default allocation`, { uid });
-    return checkAllocation(deps.config.defaults, deps.bounds).allocation;
+    deps.log.warn(`uid ${uid}: could not record the applied limits: ${(e as Error).message}, ignoring`, { uid });
   }
 }
 
 /**
- * Applies the plan for `uid`, serialized with every other operation on that UID. Nothing is sent
- * when the slice already carries the plan; otherwise the whole set goes in one SetUnitProperties
- * call (and `changed` names the properties that differed). When memory must come down below
- * current usage, a ratchet step is scheduled (see planLimits).
+ * After an admin's change to one user: their cgroup gets the new allocation when it exists (a user
+ * who is not logged in gets it at the next login), and their disk quotas in any case; the change is
+ * announced. Returns the warnings for the reply (e.g. "alice is over quota on /home").
  */
-export function enforceAllocation(deps: AppDeps, uid: number): Promise<EnforceResult> {
-  return deps.queue.run(uid, async () => {
-    const allocation = effectiveAllocationFor(deps, uid);
-    const state = await deps.slices.observe(uid);
-    const step = planLimits(allocation, state ?? { memoryCurrentBytes: null, memoryMaxBytes: null });
-    const changed = diffLimits(state?.limits ?? null, step.limits);
-    if (changed.length > 0) await deps.slices.apply(uid, step.limits);
-    // Best effort: the slice carries the limits now; the record only helps lift stale limits later.
-    try {
-      deps.store.setAppliedLimits(uid, step.limits, deps.clock.now().toISOString());
-    } catch (e) {
-      deps.log.warn(`uid ${uid}: could not record the applied limits: ${(e as Error).message}, ignoring`, { uid });
-    }
-    scheduleRatchet(deps, uid, step.done);
-    return { uid, limits: step.limits, changed, done: step.done };
-  });
+export async function enforceAfterChange(deps: AppDeps, r: UserRecord, diskChanged: boolean): Promise<string[]> {
+  const live = isManagedUid(r.uid, deps.config) && (await deps.cgroups.observe(r.uid)) !== null;
+  const result = await enforceAllocation(deps, r.uid, { purpose: diskChanged ? 'change' : 'reconcile', cgroup: live });
+  deps.events.emit('UserChanged', r.username, r.uid);
+  return result.disk.flatMap((d) => (d.warning ? [d.warning] : []));
 }
 
 function scheduleRatchet(deps: AppDeps, uid: number, done: boolean): void {
@@ -72,7 +95,7 @@ function scheduleRatchet(deps: AppDeps, uid: number, done: boolean): void {
   const timer = deps.scheduler.after(deps.config.ratchetIntervalMs, () => {
     deps.ratchets.delete(uid);
     if (!isManagedUid(uid, deps.config)) return;
-    enforceAllocation(deps, uid).catch((e: unknown) =>
+    enforceAllocation(deps, uid, { purpose: 'reconcile' }).catch((e: unknown) =>
       deps.log.warn(`uid ${uid}: memory ratchet step failed: ${(e as Error).message}, ignoring`, { uid }),
     );
   });

@@ -35,7 +35,7 @@ export async function openSession(deps: AppDeps, args: SessionArgs, callerPid: n
   const ev = await sessionEvent(deps, args);
   if (!isManagedUid(ev.uid, deps.config)) return null;
   await placeLoginProcess(deps, ev.uid, callerPid);
-  const result = await enforceAllocation(deps, ev.uid);
+  const result = await enforceAllocation(deps, ev.uid, { purpose: 'login' });
   // Best effort: the slice carries the limits; a record that cannot be written (the database held
   // locked by another program) must not refuse or delay the login.
   try {
@@ -59,13 +59,13 @@ async function placeLoginProcess(deps: AppDeps, uid: number, callerPid: number |
     deps.log.debug(`uid ${uid}: login process not moved: ${d.reason}`, { uid });
     return;
   }
-  if ((await deps.slices.placeProcess(uid, d.pid)) === 'unsupported') {
-    deps.log.debug(`uid ${uid}: PID ${d.pid} not moved: backend ${deps.slices.backend} has no slices`, { uid });
+  if ((await deps.cgroups.placeProcess(uid, d.pid)) === 'unsupported') {
+    deps.log.debug(`uid ${uid}: PID ${d.pid} not moved: backend ${deps.cgroups.backend} has no user cgroups`, { uid });
     return;
   }
   const problem = placementProblem(d, deps.processes.inspect(d.pid));
-  if (problem) throw new DiycloudError('BackendFailed', `moving PID ${d.pid} into user-${uid}.slice: ${problem}`);
-  deps.log.info(`uid ${uid}: moved login process ${d.pid} into user-${uid}.slice`, { uid, pid: d.pid, comm: d.comm, from: d.from });
+  if (problem) throw new DiycloudError('BackendFailed', `moving PID ${d.pid} into uid ${uid}'s cgroup: ${problem}`);
+  deps.log.info(`uid ${uid}: moved login process ${d.pid} into its cgroup (${deps.cgroups.backend})`, { uid, pid: d.pid, comm: d.comm, from: d.from });
 }
 
 export async function closeSession(deps: AppDeps, args: SessionArgs): Promise<void> {
@@ -74,6 +74,9 @@ export async function closeSession(deps: AppDeps, args: SessionArgs): Promise<vo
   if (!deps.store.closeSession(ev, deps.clock.now().toISOString())) {
     deps.log.debug(`no open session of ${ev.username} on ${ev.service}/${ev.tty} to close, ignoring`, { uid: ev.uid });
   }
+  // cgroupfs: the user's cgroup goes when its last process has (the session's own processes may
+  // still be exiting: Reconcile removes what is left). systemd collects its slices itself.
+  await deps.queue.run(ev.uid, () => deps.cgroups.release(ev.uid)).catch((e: unknown) => deps.log.debug(`uid ${ev.uid}: cgroup not released: ${(e as Error).message}`, { uid: ev.uid }));
 }
 
 async function sessionEvent(deps: AppDeps, args: SessionArgs): Promise<SessionEvent> {

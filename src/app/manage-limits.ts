@@ -1,57 +1,89 @@
 // Use cases for allocations: a user's own limits, role profiles, and the audit log.
 
-import { checkAllocation } from '../core/allocation';
+import { checkPatched, resolveAllocation } from '../core/allocation-decision';
 import { DiycloudError } from '../core/errors';
-import { resolveAllocation } from '../core/effective-allocation';
-import { parseLimits, type VariantIn } from '../core/limits-input';
+import { parseLimits, type LimitsInput } from '../core/limits-input';
 import { isManagedUid } from '../core/login-policy';
-import type { AuditRow, RawOverrides } from '../core/ports';
+import type { AuditRow, Caller, RawOverrides } from '../core/ports';
 import { validateRole } from '../core/roles';
 import { validateUsername } from '../core/username';
-import { ACTIONS, authorize, authorizedChange, type Caller } from './authorize';
+import { ACTIONS, authorize, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
-import { enforceAllocation } from './enforce-allocation';
-import { afterChange, managedUser } from './manage-users';
+import { enforceAfterChange, enforceAllocation } from './enforce-allocation';
+import { managedUser } from './managed-user';
 
-/** Refuses a patch whose resulting allocation is below the floor or (with reject) above the machine. */
-export function checkPatched(deps: AppDeps, user: RawOverrides | null, role: RawOverrides | null): void {
-  const eff = resolveAllocation(user, deps.config.defaults, role);
-  checkAllocation(eff.allocation, deps.bounds);
-}
-
-export async function setLimits(deps: AppDeps, caller: Caller, rawName: unknown, limits: Record<string, VariantIn>): Promise<void> {
+/** Returns the warnings for the reply (a user now over quota: nothing was deleted). */
+export async function setLimits(deps: AppDeps, caller: Caller, rawName: unknown, limits: LimitsInput): Promise<string[]> {
   const name = validateUsername(rawName);
   const patch = parseLimits(limits);
-  await authorizedChange(deps, caller, ACTIONS.manageLimits, 'SetLimits', name, async () => {
+  return authorizedChange(deps, caller, ACTIONS.manageLimits, 'SetLimits', name, async () => {
     const r = managedUser(deps, name);
-    checkPatched(deps, { ...r.overrides, ...patch }, deps.admin.role(r.role)?.profile ?? null);
-    deps.admin.setUserLimits(r.uid, patch);
-    await afterChange(deps, r);
+    checkPatched({ user: { ...r.overrides, ...patch }, role: deps.admin.role(r.role)?.profile ?? null, defaults: deps.config.defaults, bounds: deps.bounds });
+    return applyChange(deps, r.uid, patch.disk !== undefined, () => deps.admin.setUserLimits(r.uid, patch));
   });
 }
 
-export async function resetLimits(deps: AppDeps, caller: Caller, rawName: unknown): Promise<void> {
+export async function resetLimits(deps: AppDeps, caller: Caller, rawName: unknown): Promise<string[]> {
   const name = validateUsername(rawName);
-  await authorizedChange(deps, caller, ACTIONS.manageLimits, 'ResetLimits', name, async () => {
+  return authorizedChange(deps, caller, ACTIONS.manageLimits, 'ResetLimits', name, async () => {
     const r = managedUser(deps, name);
-    deps.admin.resetUserLimits(r.uid);
-    await afterChange(deps, r);
+    return applyChange(deps, r.uid, r.overrides.disk !== null, () => deps.admin.resetUserLimits(r.uid));
   });
 }
 
-export async function setProfile(deps: AppDeps, caller: Caller, rawRole: unknown, limits: Record<string, VariantIn>): Promise<void> {
+/**
+ * Stores the change, then enforces it. When the disk allocation changed and a quota cannot be held
+ * (QuotaUnsupported, BackendFailed), the stored change is undone: the reply is an error, and
+ * nothing has changed.
+ */
+async function applyChange(deps: AppDeps, uid: number, diskChanged: boolean, write: () => void): Promise<string[]> {
+  const before = deps.store.userByUid(uid);
+  if (!before) throw new DiycloudError('NoSuchUser', `uid ${uid} is no longer managed`);
+  write();
+  try {
+    return await enforceAfterChange(deps, deps.store.userByUid(uid) ?? before, diskChanged);
+  } catch (e) {
+    if (diskChanged) {
+      deps.admin.transaction(() => {
+        deps.admin.resetUserLimits(uid);
+        deps.admin.setUserLimits(uid, before.overrides);
+      });
+      await enforceAllocation(deps, uid, { purpose: 'reconcile', cgroup: (await deps.cgroups.observe(uid)) !== null }).catch(() => undefined);
+    }
+    throw e;
+  }
+}
+
+export async function setProfile(deps: AppDeps, caller: Caller, rawRole: unknown, limits: LimitsInput): Promise<string[]> {
   const role = validateRole(rawRole);
   const patch = parseLimits(limits);
-  await authorizedChange(deps, caller, ACTIONS.manageLimits, 'SetProfile', `role:${role}`, async () => {
-    checkPatched(deps, null, { ...(deps.admin.role(role)?.profile ?? emptyProfile()), ...patch });
+  return authorizedChange(deps, caller, ACTIONS.manageLimits, 'SetProfile', `role:${role}`, async () => {
+    checkPatched({ user: null, role: { ...(deps.admin.role(role)?.profile ?? emptyProfile()), ...patch }, defaults: deps.config.defaults, bounds: deps.bounds });
+    // A quota the filesystem cannot hold is refused before the profile changes (members keep theirs).
+    if (patch.disk !== undefined) await requireEnforcedQuotas(deps);
     deps.admin.setRoleProfile(role, patch);
-    // Live slices of the role's members get the new profile now (their own overrides still win).
-    const live = new Set(await deps.slices.listUserSlices());
+    // Live cgroups of the role's members get the new profile now, disk quotas in any case (their own overrides still win).
+    const live = new Set(await deps.cgroups.listUsers());
+    const warnings: string[] = [];
     for (const u of deps.admin.listUsers({ role })) {
-      if (live.has(u.uid) && isManagedUid(u.uid, deps.config)) await enforceAllocation(deps, u.uid);
+      if (!isManagedUid(u.uid, deps.config)) continue;
+      const r = await enforceAllocation(deps, u.uid, { purpose: patch.disk !== undefined ? 'change' : 'reconcile', cgroup: live.has(u.uid) }).catch((e: unknown) => {
+        warnings.push(`${u.username}: ${(e as Error).message}`);
+        return null;
+      });
+      for (const d of r?.disk ?? []) if (d.warning) warnings.push(d.warning);
       deps.events.emit('UserChanged', u.username, u.uid);
     }
+    return warnings;
   });
+}
+
+/** QuotaUnsupported (with the fix) unless every quota path enforces now. */
+export async function requireEnforcedQuotas(deps: AppDeps): Promise<void> {
+  for (const q of deps.quotas) {
+    const s = await q.status();
+    if (s.state !== 'enforced') throw new DiycloudError('QuotaUnsupported', `${s.path}: disk quotas are ${s.state === 'off' ? 'off' : 'accounted but not enforced'}${s.reason ? ` (${s.reason})` : ''}${s.fix ? `; to turn them on: ${s.fix}` : ''}`);
+  }
 }
 
 export interface ProfileView {

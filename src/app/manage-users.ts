@@ -1,16 +1,19 @@
 // Use cases that manage users: list, read, adopt, role, enable/disable, e-mail.
 
+import type { AllocationDecision } from '../core/allocation-decision';
 import { DiycloudError } from '../core/errors';
 import { validateEmail } from '../core/email';
 import { isManagedUid } from '../core/login-policy';
-import type { SliceState, UserRecord } from '../core/ports';
+import type { Caller, CgroupState } from '../core/ports';
 import { forEachLimited } from './for-each-limited';
 import { validateRole } from '../core/roles';
 import { validateUsername } from '../core/username';
-import { ACTIONS, authorize, authorizedChange, type Caller } from './authorize';
+import { ACTIONS, authorize, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
-import { allocationFor, enforceAllocation } from './enforce-allocation';
-import { getUser, userView, type UserView } from './get-user';
+import { decisionFor, enforceAfterChange, enforceAllocation } from './enforce-allocation';
+import { diskUsageOf, getUser, readDiskUsage, userView, type UserView } from './get-user';
+import { managedUser, requireRole } from './managed-user';
+import { syncGroups } from './sync-groups';
 
 /**
  * Reading your own record needs nothing; reading anyone else's needs read-users, asked before the
@@ -34,50 +37,22 @@ export async function listUsers(deps: AppDeps, caller: Caller, filter: { role?: 
   if (filter.enabled !== undefined && typeof filter.enabled !== 'boolean') throw new DiycloudError('InvalidArgument', 'filter.enabled: expected a boolean', { field: 'enabled' });
   await authorize(deps, caller, ACTIONS.readUsers, '*');
   const rows = deps.admin.listUsers({ role, enabled: filter.enabled as boolean | undefined });
-  // One slice listing and one role listing for all, and live usage only for users with a slice:
-  // 10,000 users must not mean 10,000 bus round trips.
-  const live = new Set(await deps.slices.listUserSlices());
+  // One cgroup listing, one role listing and one usage read per quota path for all, and live usage
+  // only for users with a cgroup: 10,000 users must not mean 10,000 bus round trips or processes.
+  const [live, disk] = await Promise.all([deps.cgroups.listUsers().then((u) => new Set(u)), readDiskUsage(deps)]);
   const profiles = new Map(deps.admin.listRoles().map((r) => [r.name, r.profile]));
-  // A few slices at a time: a long listing must not queue up ahead of the logins' calls to systemd.
-  const states = new Map<number, SliceState | null>();
-  await forEachLimited(rows.filter((r) => live.has(r.uid)), 24, async (r) => void states.set(r.uid, await deps.slices.observe(r.uid)));
-  // Most users share their role's allocation: compute each distinct (role, overrides) pair once.
-  const computed = new Map<string, ReturnType<typeof allocationFor>>();
+  // A few cgroups at a time: a long listing must not queue up ahead of the logins' calls to systemd.
+  const states = new Map<number, CgroupState | null>();
+  await forEachLimited(rows.filter((r) => live.has(r.uid)), 24, async (r) => void states.set(r.uid, await deps.cgroups.observe(r.uid)));
+  // Most users share their role's allocation: decide each distinct (role, overrides) pair once.
+  const decided = new Map<string, AllocationDecision>();
   return rows.map((r) => {
     const profile = profiles.get(r.role) ?? null;
     const key = `${r.role}\0${JSON.stringify(r.overrides)}`;
-    let c = computed.get(key);
-    if (!c) computed.set(key, (c = allocationFor(deps, r.uid, r, profile)));
-    return userView(deps, { name: r.username, uid: r.uid, record: r }, states.get(r.uid) ?? null, profile, c);
+    let d = decided.get(key);
+    if (!d) decided.set(key, (d = decisionFor(deps, r.uid, r, profile)));
+    return userView(deps, { name: r.username, uid: r.uid, record: r }, states.get(r.uid) ?? null, d, diskUsageOf(disk, r.uid, d.allocation));
   });
-}
-
-/** A managed (database) user by name, resolved now; NoSuchUser when diycloud does not manage it. */
-export function managedUser(deps: AppDeps, name: string): UserRecord {
-  const r = deps.store.userByName(name);
-  if (!r) throw new DiycloudError('NoSuchUser', `user "${name}" is not managed by diycloud (see diycloudctl user adopt)`);
-  return r;
-}
-
-export function requireRole(deps: AppDeps, role: string): void {
-  if (!deps.admin.role(role)) {
-    const known = deps.admin.listRoles().map((r) => r.name).join(', ');
-    throw new DiycloudError('InvalidArgument', `role: unknown role "${role}"; known roles: ${known}`, { field: 'role' });
-  }
-}
-
-/** Keeps the Unix groups of the role-mapped groups (diycloud-admin, diycloud-operator) in step. */
-export async function syncGroups(deps: AppDeps, user: string, role: string): Promise<void> {
-  const memberships = deps.admin
-    .listRoles()
-    .filter((r) => r.unixGroup !== null)
-    .map((r) => ({ group: r.unixGroup as string, member: r.name === role }));
-  if (memberships.length) await deps.accountAdmin.setMembership(user, memberships);
-}
-
-async function afterChange(deps: AppDeps, r: UserRecord): Promise<void> {
-  if ((await deps.slices.observe(r.uid)) !== null) await enforceAllocation(deps, r.uid);
-  deps.events.emit('UserChanged', r.username, r.uid);
 }
 
 export async function adoptUser(deps: AppDeps, caller: Caller, rawName: unknown, rawRole: unknown): Promise<number> {
@@ -92,21 +67,23 @@ export async function adoptUser(deps: AppDeps, caller: Caller, rawName: unknown,
     }
     deps.admin.addUser({ name, uid: account.uid, role, email: null }, deps.clock.now().toISOString());
     await syncGroups(deps, name, role);
-    if ((await deps.slices.observe(account.uid)) !== null) await enforceAllocation(deps, account.uid);
+    // The quota before the next login (best effort: an existing home may not be a subvolume on btrfs; GetUser shows it).
+    await enforceAllocation(deps, account.uid, { purpose: 'reconcile', cgroup: (await deps.cgroups.observe(account.uid)) !== null });
     deps.events.emit('UserAdded', name, account.uid);
     return account.uid;
   });
 }
 
-export async function setRole(deps: AppDeps, caller: Caller, rawName: unknown, rawRole: unknown): Promise<void> {
+/** Returns the warnings for the reply (the new role's profile may leave the user over quota). */
+export async function setRole(deps: AppDeps, caller: Caller, rawName: unknown, rawRole: unknown): Promise<string[]> {
   const name = validateUsername(rawName);
   const role = validateRole(rawRole);
-  await authorizedChange(deps, caller, ACTIONS.manageUsers, 'SetRole', name, async () => {
+  return authorizedChange(deps, caller, ACTIONS.manageUsers, 'SetRole', name, async () => {
     requireRole(deps, role);
     const r = managedUser(deps, name);
     deps.admin.setRole(r.uid, role);
     await syncGroups(deps, name, role);
-    await afterChange(deps, r);
+    return enforceAfterChange(deps, r, false);
   });
 }
 
@@ -147,4 +124,3 @@ export async function setEmail(deps: AppDeps, caller: Caller, rawName: unknown, 
   });
 }
 
-export { afterChange };

@@ -1,15 +1,15 @@
 // Crash recovery: finish or undo every account change an intent still describes (at start, and on failure).
 
-import type { Intent } from '../core/ports';
+import { NO_CGROUP_LIMITS } from '../core/enforcement-plan';
+import type { Intent, QuotaOwner } from '../core/ports';
 import type { AppDeps } from './deps';
-import { NO_LIMITS } from './reconcile';
 
 /**
  * - create: the caller was never told it succeeded, so it is undone: the account is deleted if
  *   NSS has it under the intent's name *and* UID (never someone else's), and the intent dropped.
  *   The UID stays allocated, so it is never reused.
- * - delete: the caller asked for it, so it is finished: userdel if the account is still there,
- *   limits lifted, rows removed.
+ * - delete: the caller asked for it, so it is finished: quotas removed (the btrfs qgroup too),
+ *   userdel if the account is still there, limits lifted, rows removed.
  * Either way the intent goes in the same transaction as the rows.
  */
 export async function recoverIntent(deps: AppDeps, i: Intent): Promise<void> {
@@ -21,9 +21,15 @@ export async function recoverIntent(deps: AppDeps, i: Intent): Promise<void> {
     deps.admin.endIntent(i.id);
     return;
   }
+  // Quotas first, while the home (a btrfs subvolume) still exists to name its qgroup; a second
+  // pass after userdel removes a qgroup whose subvolume userdel deleted.
+  const owner: QuotaOwner = { uid: i.uid, name: i.username, home: ours ? account.home ?? null : null };
+  for (const q of deps.quotas) await q.remove(owner);
   if (ours) await deps.accountAdmin.deleteAccount(i.username, i.detail.removeHome === true);
-  if ((await deps.slices.observe(i.uid)) !== null) await deps.slices.apply(i.uid, NO_LIMITS);
-  deps.store.forgetAppliedLimits(i.uid);
+  if (ours) for (const q of deps.quotas) await q.remove(owner);
+  if ((await deps.cgroups.observe(i.uid)) !== null) await deps.cgroups.apply(i.uid, NO_CGROUP_LIMITS);
+  await deps.cgroups.release(i.uid).catch(() => false);
+  deps.store.forgetApplied(i.uid);
   deps.admin.transaction(() => {
     deps.admin.deleteUser(i.uid);
     deps.admin.endIntent(i.id);

@@ -2,10 +2,11 @@
 
 import { DiycloudError } from '../core/errors';
 import { validateUsername } from '../core/username';
-import { ACTIONS, authorizedChange, type Caller } from './authorize';
-import { validatePassword } from './create-user';
+import { validateOldPassword, validatePassword } from '../core/password';
+import type { Caller } from '../core/ports';
+import { ACTIONS, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
-import { managedUser } from './manage-users';
+import { managedUser } from './managed-user';
 
 /**
  * - root, or a caller polkit allows manage-users for: old_password may be empty;
@@ -15,14 +16,12 @@ import { managedUser } from './manage-users';
 export async function setPassword(deps: AppDeps, caller: Caller, rawName: unknown, rawNew: unknown, rawOld: unknown): Promise<void> {
   const name = validateUsername(rawName);
   const password = validatePassword(rawNew, 'new_password');
-  if (typeof rawOld !== 'string' || (rawOld !== '' && (Buffer.byteLength(rawOld) > 512 || /[\n\r\0]/.test(rawOld)))) {
-    throw new DiycloudError('InvalidArgument', 'old_password: expected a string without newline or NUL, at most 512 bytes', { field: 'old_password' });
-  }
+  const oldPassword = validateOldPassword(rawOld);
   const own = caller.uid !== 0 && deps.store.userByName(name)?.uid === caller.uid;
   if (own) {
     const r = managedUser(deps, name);
     if (!r.enabled) throw new DiycloudError('PermissionDenied', 'this account is disabled');
-    if (rawOld === '' || !(await deps.passwords.verify(name, rawOld))) {
+    if (oldPassword === '' || !(await deps.passwords.verify(name, oldPassword))) {
       deps.log.warn(`refused: SetPassword ${name} by uid ${caller.uid}: the current password was not proven`, { caller_uid: caller.uid });
       throw new DiycloudError('PermissionDenied', 'the current password is wrong');
     }

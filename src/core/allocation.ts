@@ -3,7 +3,7 @@
 import { DiycloudError } from './errors';
 import { formatSize } from './size';
 
-/** What one account may use. `null` means "no limit" for that resource. */
+/** What one account may use. `null` means "no limit" for that resource; a disk quota of 0 too. */
 export interface Allocation {
   readonly cpuCores: number;
   readonly memoryMaxBytes: number;
@@ -18,6 +18,8 @@ export type AllocationSource = 'user' | 'role' | 'default';
 export interface AllocationBounds {
   readonly minCpuCores: number;
   readonly minMemoryBytes: number;
+  /** The smallest disk quota (0, "no quota", is always allowed). Absent: no floor. */
+  readonly minDiskBytes?: number;
   /** The machine's capacity; limits above it follow `aboveMachine`. */
   readonly machineCpuCores: number;
   readonly machineMemoryBytes: number;
@@ -41,6 +43,9 @@ export function checkAllocation(a: Allocation, b: AllocationBounds): CheckedAllo
   }
   if (!(a.memoryMaxBytes >= b.minMemoryBytes)) {
     throw new DiycloudError('LimitOutOfRange', `memory: ${formatSize(a.memoryMaxBytes)} is below the floor of ${formatSize(b.minMemoryBytes)}`, { field: 'memory' });
+  }
+  if (!(Number.isSafeInteger(a.diskQuotaBytes) && a.diskQuotaBytes >= 0) || (a.diskQuotaBytes > 0 && a.diskQuotaBytes < (b.minDiskBytes ?? 0))) {
+    throw new DiycloudError('LimitOutOfRange', `disk: ${formatSize(a.diskQuotaBytes)} is below the floor of ${formatSize(b.minDiskBytes ?? 0)} (0 means no quota)`, { field: 'disk' });
   }
   if (a.tasksMax !== null && !(Number.isSafeInteger(a.tasksMax) && a.tasksMax >= 1)) {
     throw new DiycloudError('LimitOutOfRange', `tasks: ${a.tasksMax} must be a positive integer`, { field: 'tasks' });

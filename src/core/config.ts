@@ -31,6 +31,7 @@ const schema = z
         MinCPU: positiveNumber.refine((n) => n > 0, 'must be above 0').default('0.05'),
         MinMemory: size.refine((n) => n > 0, 'must be above 0').default('64M'),
         AboveMachine: z.enum(['clamp', 'reject']).default('clamp'),
+        MinDisk: size.refine((n) => n > 0, 'must be above 0').default('16M'),
         RatchetIntervalSec: positiveNumber.refine((n) => n >= 1 && n <= 3600, 'must be between 1 and 3600 seconds').default('10'),
       })
       .strict()
@@ -54,19 +55,37 @@ const schema = z
       })
       .strict()
       .default({}),
-    Backend: z.object({ Slices: z.enum(['auto', 'systemd', 'none']).default('auto'), Database: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/diycloud/diycloud.db') }).strict().default({}),
+    Quota: z
+      .object({
+        // Absent: the filesystem that holds /home. Empty: no quota paths (disk allocations are recorded only).
+        Paths: z.string().regex(/^$|^\/\S*( \/\S*)*$/, 'expected absolute paths separated by spaces, or nothing').optional(),
+        SoftLimitPercent: z.string().regex(/^[0-9]{1,3}$/, 'expected a whole percentage such as 90').transform(Number).refine((n) => n >= 1 && n <= 100, 'must be between 1 and 100').default('90'),
+        GracePeriod: z.string().transform((v, ctx) => {
+          const sec = parseDurationSec(v);
+          if (sec === null) {
+            ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected a duration such as 7d, 12h, 30min or 3600 (seconds), at most 365d' });
+            return z.NEVER;
+          }
+          return sec;
+        }).default('7d'),
+      })
+      .strict()
+      .default({}),
+    Backend: z.object({ Cgroups: z.enum(['auto', 'systemd', 'cgroupfs', 'none']).optional(), Slices: z.enum(['auto', 'systemd', 'none']).optional(), Database: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/diycloud/diycloud.db') }).strict().default({}),
   })
   .strict();
 
 export interface Config {
   readonly defaults: Allocation;
-  readonly floor: { readonly minCpuCores: number; readonly minMemoryBytes: number };
+  readonly floor: { readonly minCpuCores: number; readonly minMemoryBytes: number; readonly minDiskBytes: number };
   readonly aboveMachine: AllocationBounds['aboveMachine'];
   readonly ratchetIntervalMs: number;
   readonly uidMin: number;
   readonly uidMax: number;
   readonly hook: { readonly failureMode: 'open' | 'closed'; readonly timeoutMs: number; readonly busAddress: string; readonly runtimeDirectory: string };
-  readonly backend: { readonly slices: 'auto' | 'systemd' | 'none'; readonly databasePath: string };
+  readonly backend: { readonly cgroups: 'auto' | 'systemd' | 'cgroupfs' | 'none'; readonly databasePath: string };
+  /** Disk quotas: the paths (null: the filesystem holding /home), soft limit as a share of the hard one, grace period. */
+  readonly quota: { readonly paths: string[] | null; readonly softShare: number; readonly gracePeriodSec: number };
   /** User creation: allowed shells (the first is the default), home mode, and the tools' paths. */
   readonly accounts: { readonly shells: string[]; readonly homeMode: string; readonly useradd: string; readonly userdel: string; readonly chpasswd: string; readonly pamVerify: string };
 }
@@ -97,18 +116,34 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
   }
   const cfg: Config = {
     defaults: { cpuCores: c.Defaults.CPU, memoryMaxBytes: c.Defaults.Memory, diskQuotaBytes: c.Defaults.Disk, gpuAccess: c.Defaults.GPU, tasksMax: c.Defaults.Tasks },
-    floor: { minCpuCores: c.Limits.MinCPU, minMemoryBytes: c.Limits.MinMemory },
+    floor: { minCpuCores: c.Limits.MinCPU, minMemoryBytes: c.Limits.MinMemory, minDiskBytes: c.Limits.MinDisk },
     aboveMachine: c.Limits.AboveMachine,
     ratchetIntervalMs: Math.round(c.Limits.RatchetIntervalSec * 1000),
     uidMin,
     uidMax,
     hook: { failureMode: c.Hook.FailureMode, timeoutMs: Math.round(c.Hook.TimeoutSec * 1000), busAddress: c.Hook.BusAddress, runtimeDirectory: c.Hook.RuntimeDirectory },
-    backend: { slices: c.Backend.Slices, databasePath: c.Backend.Database },
+    // Slices= is the key's name before cgroupfs existed; Cgroups= wins when both are set.
+    backend: { cgroups: c.Backend.Cgroups ?? c.Backend.Slices ?? 'auto', databasePath: c.Backend.Database },
+    quota: { paths: c.Quota.Paths === undefined ? null : c.Quota.Paths.split(' ').filter((p) => p !== ''), softShare: c.Quota.SoftLimitPercent / 100, gracePeriodSec: c.Quota.GracePeriod },
     accounts: { shells: c.Accounts.Shells.split(' '), homeMode: c.Accounts.HomeMode.padStart(4, '0'), useradd: c.Accounts.Useradd, userdel: c.Accounts.Userdel, chpasswd: c.Accounts.Chpasswd, pamVerify: c.Accounts.PamVerify },
   };
+  if (cfg.defaults.diskQuotaBytes > 0 && cfg.defaults.diskQuotaBytes < cfg.floor.minDiskBytes) {
+    throw new DiycloudError('InvalidArgument', `${source}: [Defaults] Disk must be 0 (no quota) or not below [Limits] MinDisk`);
+  }
+  if (cfg.quota.paths && new Set(cfg.quota.paths).size !== cfg.quota.paths.length) throw new DiycloudError('InvalidArgument', `${source}: [Quota] Paths: a path is listed twice`);
   if (cfg.defaults.cpuCores < cfg.floor.minCpuCores || cfg.defaults.memoryMaxBytes < cfg.floor.minMemoryBytes) {
     throw new DiycloudError('InvalidArgument', `${source}: [Defaults] CPU and Memory must not be below [Limits] MinCPU and MinMemory`);
   }
   return cfg;
 }
 
+
+const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, sec: 1, min: 60, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** "7d", "12h", "30min", "90s" or plain seconds (systemd's spellings); null when malformed or above 365 days. */
+export function parseDurationSec(v: string): number | null {
+  const m = /^([0-9]{1,8})(s|sec|min|m|h|d|w)?$/.exec(v);
+  if (!m) return null;
+  const sec = Number(m[1]) * DURATION_UNITS[m[2] ?? ''];
+  return sec <= 365 * 86400 ? sec : null;
+}

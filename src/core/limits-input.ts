@@ -1,47 +1,41 @@
-// Decodes the a{sv} limits of SetLimits/SetProfile into typed values, strictly.
+// Validates the limits of SetLimits/SetProfile/CreateUser (already decoded from the wire) into stored override values, strictly.
 
 import { DiycloudError } from './errors';
 import { formatSize, parseSize, printable } from './size';
 import type { RawOverrides } from './ports';
 
-/** A D-Bus variant as the codec hands it over: its signature and its value. */
-export interface VariantIn {
-  readonly signature: string;
-  readonly value: unknown;
-}
+/**
+ * Limits as an entry point hands them over, in plain values: cpu (cores), memory and disk (a size
+ * string like "2G", or bytes), gpu (boolean), tasks (integer). The wire types are checked by the
+ * entry point's decoder (the D-Bus adapter for a{sv}); the values are checked here.
+ */
+export type LimitsInput = Readonly<Record<string, unknown>>;
 
 export const LIMIT_KEYS = ['cpu', 'memory', 'disk', 'gpu', 'tasks'] as const;
 
 const bad = (field: string, msg: string) => new DiycloudError('InvalidArgument', `limits.${field}: ${msg}`, { field });
 
-function size(field: string, v: VariantIn): string {
-  if (v.signature === 's') return formatSize(parseSize(String(v.value), `limits.${field}`));
-  if (v.signature === 't') {
-    const n = Number(v.value as bigint);
-    if (!Number.isSafeInteger(n)) throw bad(field, 'too large');
-    return formatSize(n);
+function size(field: string, v: unknown): string {
+  if (typeof v === 'string') return formatSize(parseSize(v, `limits.${field}`));
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw bad(field, 'too large, or not a whole number of bytes');
+    return formatSize(v);
   }
-  throw bad(field, `expected a size string (s) or bytes (t), got type ${v.signature}`);
+  throw bad(field, 'expected a size string such as 2G, or a number of bytes');
 }
 
-/**
- * Keys: cpu (d, cores), memory and disk (s like "2G", or t bytes), gpu (b), tasks (t). Unknown
- * keys and wrong types are InvalidArgument naming the key; the floor and the machine ceiling are
- * checked by the caller on the resulting effective allocation.
- */
-export function parseLimits(input: Record<string, VariantIn>): Partial<RawOverrides> {
+/** Unknown keys and wrong values are InvalidArgument naming the key; the floor and ceiling are checked on the resulting allocation. */
+export function parseLimits(input: LimitsInput): Partial<RawOverrides> {
   const out: { -readonly [K in keyof RawOverrides]?: RawOverrides[K] } = {};
   const keys = Object.keys(input);
   if (keys.length === 0) throw new DiycloudError('InvalidArgument', `limits: give at least one of ${LIMIT_KEYS.join(', ')}`, { field: 'limits' });
   for (const k of keys) {
     const v = input[k];
     switch (k) {
-      case 'cpu': {
-        const n = v.signature === 'd' || v.signature === 'u' || v.signature === 't' ? Number(v.value) : NaN;
-        if (!(Number.isFinite(n) && n > 0)) throw bad(k, 'expected a positive number of cores (type d)');
-        out.cpu = n;
+      case 'cpu':
+        if (!(typeof v === 'number' && Number.isFinite(v) && v > 0)) throw bad(k, 'expected a positive number of cores');
+        out.cpu = v;
         break;
-      }
       case 'memory':
         out.memory = size(k, v);
         break;
@@ -49,15 +43,13 @@ export function parseLimits(input: Record<string, VariantIn>): Partial<RawOverri
         out.disk = size(k, v);
         break;
       case 'gpu':
-        if (v.signature !== 'b') throw bad(k, 'expected a boolean (type b)');
-        out.gpu = v.value === true;
+        if (typeof v !== 'boolean') throw bad(k, 'expected a boolean');
+        out.gpu = v;
         break;
-      case 'tasks': {
-        const n = v.signature === 't' || v.signature === 'u' ? Number(v.value) : NaN;
-        if (!(Number.isSafeInteger(n) && n >= 1)) throw bad(k, 'expected a positive integer (type t)');
-        out.tasks = n;
+      case 'tasks':
+        if (!(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) throw bad(k, 'expected a positive integer');
+        out.tasks = v;
         break;
-      }
       default:
         throw new DiycloudError('InvalidArgument', `limits: unknown key "${printable(k)}"; known keys: ${LIMIT_KEYS.join(', ')}`, { field: 'limits' });
     }

@@ -1,6 +1,6 @@
 // The ports: the small interfaces the use cases need, implemented by adapters (and by test fakes).
 
-import type { SliceLimits, SliceObservation } from './limits-plan';
+import type { CgroupSettings, DiskSettings } from './enforcement-plan';
 
 /** A user row as stored; allocation overrides are raw column values (null = inherit the default). */
 export interface UserRecord {
@@ -55,42 +55,28 @@ export interface Store {
   closeEndedSession(s: LoginSession, at: string): boolean;
   /** Closes every open session of a user; returns how many. */
   closeAllSessions(uid: number, at: string): number;
-  appliedLimits(uid: number): SliceLimits | null;
-  setAppliedLimits(uid: number, limits: SliceLimits, at: string): void;
-  forgetAppliedLimits(uid: number): void;
-  uidsWithAppliedLimits(): number[];
+  /** What was last applied to a user's cgroup, or null. */
+  appliedCgroup(uid: number): CgroupSettings | null;
+  /** The disk quota last applied to a user on one quota path, or null. */
+  appliedDisk(uid: number, path: string): DiskSettings | null;
+  /** Records what was applied, keyed by uid and resource ("cgroup", or "disk:" and the path). */
+  setApplied(uid: number, applied: { resource: 'cgroup'; settings: CgroupSettings } | { resource: 'disk'; settings: DiskSettings }, at: string): void;
+  /** Forgets one resource's record (disk: the path), or all of a user's records when `resource` is omitted. */
+  forgetApplied(uid: number, resource?: 'cgroup' | { disk: string }): void;
+  /** UIDs that have a record for the resource (every record when omitted). */
+  uidsWithApplied(resource?: 'cgroup' | 'disk'): number[];
   audit(e: AuditEntry, at: string): void;
   close(): void;
 }
 
-export interface SliceState extends SliceObservation {
-  /** Properties currently in force, as systemd reports them. */
-  readonly limits: Partial<SliceLimits>;
-  /** Live usage; null where the kernel does not account it (no controller). */
-  readonly cpuUsageNsec?: number | null;
-  readonly tasksCurrent?: number | null;
-}
-
-/** Where limits are enforced: systemd user slices, or nothing (record-only hosts). */
-export interface SliceManager {
-  readonly backend: string;
-  /** UIDs of every user slice that exists now. */
-  listUserSlices(): Promise<number[]>;
-  /** The slice's usage and limits, or null when it does not exist. */
-  observe(uid: number): Promise<SliceState | null>;
-  apply(uid: number, limits: SliceLimits): Promise<void>;
-  /** Calls `onSlice` whenever a user slice appears (not through the login path, e.g. cron, linger). */
-  watch(onSlice: (uid: number) => void): Promise<void>;
-  /**
-   * Moves a running process into user-UID.slice (a transient scope that holds it) and resolves once
-   * it is there; 'unsupported' where the backend has no slices. Throws BackendFailed otherwise.
-   */
-  placeProcess(uid: number, pid: number): Promise<'placed' | 'unsupported'>;
-}
+// The enforcement ports (cgroups, quotas) live in enforcement-ports.ts.
+export type { CgroupLimits, CgroupState, DiskUsage, QuotaBackend, QuotaOwner, QuotaPathStatus, QuotaState } from './enforcement-ports';
 
 export interface Account {
   readonly name: string;
   readonly uid: number;
+  /** The home directory from NSS, or null when it gives none. */
+  readonly home?: string | null;
 }
 
 /** Name service lookups (NSS: files, LDAP, SSSD …). */
@@ -179,16 +165,22 @@ export type ShadowExpiry = { readonly days: number } | 'never';
 
 export type AuthorizationResult = 'allowed' | 'denied' | 'challenge';
 
-/** Who asks, as the bus reported it. */
-export interface Subject {
+/**
+ * Who calls: the identity the bus daemon reported for the sender (never anything from the
+ * arguments), and whether the call allowed an interactive polkit prompt. The one name for this
+ * idea in every layer.
+ */
+export interface Caller {
   readonly busName: string;
   readonly uid: number;
   readonly pid: number | null;
+  readonly interactive: boolean;
 }
 
 /** polkit, or whatever decides for non-root callers. Implementations never throw for "no". */
 export interface Authorizer {
-  check(subject: Subject, action: string, details: Record<string, string>, allowInteraction: boolean): Promise<AuthorizationResult>;
+  /** Asks about `caller`; a prompt is allowed only when `caller.interactive`. */
+  check(caller: Caller, action: string, details: Record<string, string>): Promise<AuthorizationResult>;
 }
 
 /** Changes to Unix accounts (shadow-utils): role groups and password locks. */
@@ -204,7 +196,7 @@ export interface AccountAdmin {
   /** Unlocks the password and puts back `expiry` (null: whatever was saved is unknown, so only an expiry of ours is lifted). */
   enable(user: string, expiry: ShadowExpiry | null): Promise<void>;
   /** useradd with an explicit UID, a home from the skeleton, a user group. */
-  createAccount(a: { name: string; uid: number; shell: string; homeMode: string }): Promise<void>;
+  createAccount(a: { name: string; uid: number; shell: string; homeMode: string; subvolumeHome?: boolean }): Promise<void>;
   /** chpasswd, the password on stdin. */
   setPassword(user: string, password: string): Promise<void>;
   /** userdel (with --remove for the home); an account that is already gone is not an error. */

@@ -33,3 +33,15 @@ export function validateUsername(name: unknown, field = 'user'): string {
   }
   return name;
 }
+
+/** Names no one may create, whatever NSS says today. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(['root', 'nobody', 'nogroup', 'daemon', 'bin', 'sys', 'sync', 'games', 'man', 'lp', 'mail', 'news', 'uucp', 'proxy', 'www-data', 'backup', 'list', 'irc', 'gnats', 'systemd-network', 'systemd-resolve', 'messagebus', 'polkitd', 'sshd', 'admin', 'operator', 'diycloud']);
+
+/** Why a (valid) name may not be created, or null. */
+export function reservedNameProblem(name: string): string | null {
+  if (RESERVED_NAMES.has(name)) return `"${name}" is reserved for the system`;
+  // Role groups (diycloud-admin, diycloud-operator, and any diycloud-* a role may map to later):
+  // an account of that name would get the group as its primary group, and with it the role's rights.
+  if (name.startsWith('diycloud-')) return `"${name}": names starting with "diycloud-" are reserved for role groups`;
+  return null;
+}

@@ -10,7 +10,7 @@ const program = new Command('diycloudd')
   .option('-c, --config <path>', 'configuration file', '/etc/diycloud/diycloud.conf')
   .option('--bus-address <address>', 'D-Bus address to serve on instead of the system bus (also: DBUS_SYSTEM_BUS_ADDRESS)')
   .option('--database <path>', 'SQLite database (overrides [Backend] Database)')
-  .option('--backend <name>', 'slice backend: auto, systemd or none (overrides [Backend] Slices)')
+  .option('--backend <name>', 'cgroup backend: auto, systemd, cgroupfs or none (overrides [Backend] Cgroups)')
   .option('--check-config', 'validate the configuration, print the effective settings as JSON, and exit')
   .option('--debug', 'log debug messages')
   .addHelpText('after', `

@@ -10,7 +10,7 @@ import type { Logger } from '../core/ports';
 import type { AppDeps } from '../app/deps';
 import { KeyedQueue } from '../app/keyed-queue';
 import { reconcile } from '../app/reconcile';
-import { watchSlices } from '../app/watch-slices';
+import { watchCgroups } from '../app/watch-cgroups';
 import { watchSessionEnds } from '../app/watch-sessions';
 import { recoverIntents } from '../app/recover-intents';
 import { GetentAccountDb } from '../adapters/accounts/getent-accounts';
@@ -28,7 +28,12 @@ import { LogindSessions } from '../adapters/systemd/logind-sessions';
 import { BusEvents } from '../adapters/dbus/bus-events';
 import { PamVerifier } from '../adapters/accounts/pam-verifier';
 import { discoverGpus, groupsFromEtcGroup } from '../adapters/gpu/devfs-gpus';
-import { pickSliceManager } from '../adapters/systemd/pick-slice-manager';
+import { pickCgroupLimits, type CgroupChoice } from '../adapters/enforcement/pick-cgroup-limits';
+import { CgroupfsLimits } from '../adapters/cgroupfs/cgroupfs-limits';
+import { probeCgroupfs } from '../adapters/cgroupfs/hierarchy';
+import { mountPointOf } from '../adapters/quota/probe';
+import { pickQuotaBackends, setGracePeriods } from '../adapters/quota/pick-quota-backends';
+import { systemQuotaDeps } from '../adapters/quota/quota-deps';
 import { PriorityLane } from '../adapters/async/priority-lane';
 import { ProgramRunner } from '../adapters/exec/program-runner';
 import { ProcProcessTable } from '../adapters/proc/proc-table';
@@ -52,9 +57,9 @@ export interface DaemonOptions {
  */
 export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<void> {
   const fileConfig = loadConfig(opts.config);
-  const backend = opts.backend ?? fileConfig.backend.slices;
-  if (!['auto', 'systemd', 'none'].includes(backend)) throw new DiycloudError('InvalidArgument', `--backend: expected auto, systemd or none, got "${backend}"`);
-  const config = { ...fileConfig, backend: { slices: backend as 'auto' | 'systemd' | 'none', databasePath: opts.database ?? fileConfig.backend.databasePath } };
+  const backend = opts.backend ?? fileConfig.backend.cgroups;
+  if (!['auto', 'systemd', 'cgroupfs', 'none'].includes(backend)) throw new DiycloudError('InvalidArgument', `--backend: expected auto, systemd, cgroupfs or none, got "${backend}"`);
+  const config = { ...fileConfig, backend: { cgroups: backend as CgroupChoice, databasePath: opts.database ?? fileConfig.backend.databasePath } };
   if (opts.checkConfig) {
     process.stdout.write(JSON.stringify(config, null, 2) + '\n');
     return;
@@ -85,7 +90,13 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const client = new BusClient(loginBus, { timeoutMs: 5_000, maxInFlight: 64, lane });
   const credentials = new BusClient(loginBus, { timeoutMs: 5_000, maxInFlight: 32, lane });
   const programs = new ProgramRunner(lane);
-  const slices = await pickSliceManager(config.backend.slices, client, log);
+  const cgroups = await pickCgroupLimits(config.backend.cgroups, client, log, () => {
+    const p = probeCgroupfs();
+    return p.version === null ? { limits: null, reason: p.reason } : { limits: new CgroupfsLimits(p) };
+  });
+  // Quota paths: a bad one ([Quota] Paths naming no mount point) refuses to start (exit 2).
+  const quotaDeps = systemQuotaDeps(programs.run);
+  const quotas = await pickQuotaBackends(config.quota.paths ?? [await mountPointOf('/home', quotaDeps)], quotaDeps);
   const clock = { now: () => new Date() };
   const deps: AppDeps = {
     config,
@@ -99,7 +110,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     events: new BusEvents(bus),
     passwords: new PamVerifier(config.accounts.pamVerify, programs.run),
     gpus: () => discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))),
-    slices,
+    cgroups,
+    quotas,
     accounts: new GetentAccountDb({ clock, run: programs.run }),
     processes: new ProcProcessTable(),
     log,
@@ -124,7 +136,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
       throw new Error(`${name} is already owned by another process (reply ${reply}); is diycloudd already running?`);
     }
   }
-  log.info(`diycloudd ${version} serving ${MANAGER_NAME} on ${address}, backend ${slices.backend}, database ${config.backend.databasePath}`);
+  log.info(`diycloudd ${version} serving ${MANAGER_NAME} on ${address}, backend ${cgroups.backend}, quotas ${quotas.map((q) => `${q.path} (${q.backend})`).join(', ') || 'none'}, database ${config.backend.databasePath}`);
 
   const shutdown = (sig: string): void => {
     stopping = true;
@@ -140,11 +152,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   // Best effort: logins are already served; a failure here is logged and Reconcile can be rerun.
-  await watchSlices(deps).catch((e: unknown) => log.error(`cannot watch for new user slices: ${(e as Error).message}; slices that appear without a login get their limits at the next Reconcile`));
+  for (const f of await setGracePeriods(quotas, config.quota.gracePeriodSec)) log.warn(`${f.path}: grace period not set: ${f.error}, ignoring`);
+  await watchCgroups(deps).catch((e: unknown) => log.error(`cannot watch for new user cgroups: ${(e as Error).message}; cgroups that appear without a login get their limits at the next Reconcile`));
   await watchSessionEnds(deps).catch((e: unknown) => log.warn(`cannot watch logind sessions: ${(e as Error).message}; session ends are recorded only from PAM close_session calls`));
   const report = await reconcile(deps).catch((e: unknown) => {
     log.error(`start-up reconcile failed: ${(e as Error).message}, ignoring`);
     return null;
   });
-  if (report) log.info(`start-up reconcile: ${report.slices} user slices, ${report.changed.length} changed, ${report.reverted.length} reverted, ${report.errors.length} errors in ${report.durationMs} ms`);
+  if (report) log.info(`start-up reconcile: ${report.slices} user cgroups, ${report.changed.length} changed, ${report.quotas.length} quotas set, ${report.reverted.length} reverted, ${report.errors.length} errors in ${report.durationMs} ms`);
 }

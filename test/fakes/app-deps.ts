@@ -1,4 +1,4 @@
-// Builds AppDeps for unit tests: the real SQLite store in memory, an in-memory slice manager, fake NSS and timers.
+// Builds AppDeps for unit tests: the real SQLite store in memory, in-memory cgroups and quotas, fake NSS and timers.
 
 import { join } from 'node:path';
 import type { AppDeps } from '../../src/app/deps';
@@ -9,7 +9,8 @@ import { openDatabase, SqliteStore } from '../../src/adapters/store/sqlite-store
 import { SqliteAdminStore } from '../../src/adapters/store/sqlite-admin-store';
 import type { AuthorizationResult } from '../../src/core/ports';
 import type { ProcessFacts } from '../../src/core/placement';
-import { MemorySliceManager } from './memory-slices';
+import { MemoryCgroups } from './memory-cgroups';
+import { MemoryQuota } from './memory-quota';
 
 export interface TestDeps extends AppDeps {
   /** What the fake authorizer answers, per "uid action"; anything else is denied. */
@@ -22,7 +23,11 @@ export interface TestDeps extends AppDeps {
   readonly failNext: { create?: string; password?: string };
   /** The callback the session watcher registered (call it to end a logind session). */
   readonly ended: { cb?: (s: { uid: number; service: string | null; tty: string | null }) => void };
-  readonly slices: MemorySliceManager;
+  /** The in-memory cgroups (the same object as `cgroups`). */
+  readonly slices: MemoryCgroups;
+  readonly cgroups: MemoryCgroups;
+  /** The in-memory quota of the one quota path /home (only with `{ quota: true }`). */
+  readonly quota: MemoryQuota | null;
   readonly nss: Map<string, number>;
   /** The processes the fake ProcessTable knows, by PID (the daemon itself is PID 99). */
   readonly procs: Map<number, ProcessFacts>;
@@ -36,7 +41,9 @@ export interface TestDeps extends AppDeps {
   runTimers(): void;
 }
 
-export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps {
+export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n', opts: { quota?: boolean } = {}): TestDeps {
+  const cgroups = new MemoryCgroups();
+  const quota = opts.quota ? new MemoryQuota('/home') : null;
   const db = openDatabase(':memory:', join(__dirname, '../../schema'));
   const logs: string[] = [];
   const log: Logger = {
@@ -62,7 +69,7 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     bounds: { ...config.floor, machineCpuCores: 8, machineMemoryBytes: 64 * 1024 ** 3, aboveMachine: config.aboveMachine },
     store: new SqliteStore(db),
     admin: new SqliteAdminStore(db),
-    authorizer: { check: async (s, action) => grants.get(`${s.uid} ${action}`) ?? 'denied' },
+    authorizer: { check: async (c, action) => grants.get(`${c.uid} ${action}`) ?? 'denied' },
     accountAdmin: {
       setMembership: async (user, ms) => void groupCalls.push(...ms.map((m) => `${user} ${m.member ? '+' : '-'}${m.group}`)),
       disable: async (user) => {
@@ -105,9 +112,12 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n'): TestDeps
     gpus: () => ({ devices: [], nodes: [], accessGroups: [], enforceable: false, reason: 'no GPU device nodes found' }),
     grants,
     groupCalls,
-    slices: new MemorySliceManager(),
+    slices: cgroups,
+    cgroups,
+    quota,
+    quotas: quota ? [quota] : [],
     accounts: {
-      byName: async (n: string): Promise<Account | null> => (nss.has(n) ? { name: n, uid: nss.get(n)! } : null),
+      byName: async (n: string): Promise<Account | null> => (nss.has(n) ? { name: n, uid: nss.get(n)!, home: `/home/${n}` } : null),
       byUid: async (uid: number): Promise<Account | null> => {
         const e = [...nss.entries()].find(([, u]) => u === uid);
         return e ? { name: e[0], uid } : null;

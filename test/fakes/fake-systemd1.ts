@@ -195,6 +195,13 @@ export async function startFakeSystemd(address: string): Promise<FakeSystemd> {
           return err(msg, 'org.freedesktop.DBus.Error.UnknownMethod', `Unknown method ${msg.member} or interface ${msg.interface}.`);
       }
     }
+    if (msg.path?.startsWith(`${ROOT}/unit/`) && msg.interface === 'org.freedesktop.DBus.Properties' && msg.member === 'GetAll') {
+      // Like systemd: GetAll of a slice's Slice interface gives every property at once.
+      const u = [...units.entries()].find(([n]) => unitPath(n) === msg.path)?.[1];
+      if (!u) return err(msg, 'org.freedesktop.DBus.Error.UnknownObject', `Unknown object '${msg.path}'.`);
+      if ((body as [string])[0] !== 'org.freedesktop.systemd1.Slice') return ok(msg, 'a{sv}', [{}]);
+      return ok(msg, 'a{sv}', [Object.fromEntries(Object.entries(u.props).map(([k, v]) => [k, new Variant('t', v)]))]);
+    }
     if (msg.path?.startsWith(`${ROOT}/unit/`) && msg.interface === 'org.freedesktop.DBus.Properties' && msg.member === 'Get') {
       const t = [...live.values()].find((x) => unitPath(x.unit) === msg.path);
       if (t) {

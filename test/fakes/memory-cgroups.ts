@@ -1,14 +1,16 @@
-// An in-memory SliceManager for unit tests; it passes the SliceManager port contract like the systemd adapter.
+// An in-memory CgroupLimits for unit tests; it passes the CgroupLimits port contract like the real adapters.
 
 import { existsSync } from 'node:fs';
 import { DiycloudError } from '../../src/core/errors';
-import type { SliceLimits, U64 } from '../../src/core/limits-plan';
-import type { SliceManager, SliceState } from '../../src/core/ports';
+import type { CgroupSettings, U64 } from '../../src/core/enforcement-plan';
+import type { CgroupLimits, CgroupState } from '../../src/core/ports';
 
-export class MemorySliceManager implements SliceManager {
+export class MemoryCgroups implements CgroupLimits {
   readonly backend = 'memory';
-  readonly slices = new Map<number, { limits: Partial<Record<keyof SliceLimits, U64>>; memoryCurrentBytes: number | null }>();
-  readonly applied: { uid: number; limits: SliceLimits }[] = [];
+  readonly slices = new Map<number, { settings: Partial<Record<keyof CgroupSettings, U64>>; memoryCurrentBytes: number | null }>();
+  readonly applied: { uid: number; settings: CgroupSettings }[] = [];
+  /** UIDs whose cgroup release() removed. */
+  readonly released: number[] = [];
   /** Every placeProcess that succeeded, in order. */
   readonly placements: { uid: number; pid: number }[] = [];
   /** Placements and applies in the order they happened ("place UID PID", "apply UID"). */
@@ -21,26 +23,26 @@ export class MemorySliceManager implements SliceManager {
 
   /** A slice appearing outside the login path (linger, cron). */
   addSlice(uid: number, memoryCurrentBytes: number | null = null): void {
-    this.slices.set(uid, { limits: {}, memoryCurrentBytes });
+    this.slices.set(uid, { settings: {}, memoryCurrentBytes });
     this.listener?.(uid);
   }
 
-  async listUserSlices(): Promise<number[]> {
+  async listUsers(): Promise<number[]> {
     return [...this.slices.keys()].sort((a, b) => a - b);
   }
 
-  async observe(uid: number): Promise<SliceState | null> {
+  async observe(uid: number): Promise<CgroupState | null> {
     const s = this.slices.get(uid);
     if (!s) return null;
-    return { limits: { ...s.limits }, memoryCurrentBytes: s.memoryCurrentBytes, memoryMaxBytes: s.limits.MemoryMax ?? null };
+    return { settings: { ...s.settings }, memoryCurrentBytes: s.memoryCurrentBytes, memoryMaxBytes: s.settings.memoryMaxBytes ?? null };
   }
 
-  async apply(uid: number, limits: SliceLimits): Promise<void> {
+  async apply(uid: number, settings: CgroupSettings): Promise<void> {
     if (this.failApply) throw new Error('injected apply failure');
-    const s = this.slices.get(uid) ?? { limits: {}, memoryCurrentBytes: null };
-    Object.assign(s.limits, limits);
+    const s = this.slices.get(uid) ?? { settings: {}, memoryCurrentBytes: null };
+    Object.assign(s.settings, settings);
     this.slices.set(uid, s);
-    this.applied.push({ uid, limits });
+    this.applied.push({ uid, settings });
     this.ops.push(`apply ${uid}`);
   }
 
@@ -59,7 +61,18 @@ export class MemorySliceManager implements SliceManager {
     return this.placements.filter((p) => p.pid === pid).pop()?.uid ?? null;
   }
 
-  async watch(onSlice: (uid: number) => void): Promise<void> {
-    this.listener = onSlice;
+  async watch(onUser: (uid: number) => void): Promise<void> {
+    this.listener = onUser;
+  }
+
+  /** UIDs whose cgroup holds no process any more (a cgroup from addSlice or a placement holds some). */
+  readonly emptied = new Set<number>();
+
+  /** Like cgroupfs: a cgroup is removed only once no process is left in it. */
+  async release(uid: number): Promise<boolean> {
+    if (!this.emptied.has(uid) || !this.slices.delete(uid)) return false;
+    this.emptied.delete(uid);
+    this.released.push(uid);
+    return true;
   }
 }

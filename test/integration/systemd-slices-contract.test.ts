@@ -1,4 +1,4 @@
-// The systemd SliceManager adapter, over a real dbus-daemon to the fake systemd1, passes the port contract.
+// The systemd CgroupLimits adapter, over a real dbus-daemon to the fake systemd1, passes the port contract.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -6,14 +6,14 @@ import * as dbus from 'dbus-next';
 import { Message } from 'dbus-next';
 import { startTestBus, type TestBus } from './lib/test-bus';
 import { startFakeSystemd, type FakeSystemd } from '../fakes/fake-systemd1';
-import { SLICE_MANAGER_CONTRACT } from '../contract/slice-manager-contract';
+import { CGROUP_LIMITS_CONTRACT } from '../contract/cgroup-limits-contract';
 import { BusClient } from '../../src/adapters/dbus/bus-client';
 import { SystemdSliceManager } from '../../src/adapters/systemd/systemd-slices';
 import { createJournalLogger } from '../../src/adapters/log/journal-logger';
 
 const quiet = createJournalLogger({ write: () => undefined });
 
-describe('SystemdSliceManager honours the SliceManager contract (fake systemd1 on a real bus)', () => {
+describe('SystemdSliceManager honours the CgroupLimits contract (fake systemd1 on a real bus)', () => {
   let bus: TestBus;
   let fake: FakeSystemd;
   let client: dbus.MessageBus;
@@ -38,10 +38,10 @@ describe('SystemdSliceManager honours the SliceManager contract (fake systemd1 o
     return m ? Number(m[1]) : null;
   };
 
-  it.each(SLICE_MANAGER_CONTRACT.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+  it.each(CGROUP_LIMITS_CONTRACT.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
     // A fresh adapter per case: placement must not depend on watch() having run.
-    const slices = new SystemdSliceManager(new BusClient(client), quiet);
-    await c.run({ slices, liveUid: 1000, addSlice: async (uid) => fake.addSlice(uid), livePid: sleeper.pid!, sliceOf });
+    const cgroups = new SystemdSliceManager(new BusClient(client), quiet);
+    await c.run({ cgroups, liveUid: 1000, addUser: async (uid) => fake.addSlice(uid), announcesNew: true, livePid: sleeper.pid!, groupOf: sliceOf });
   });
 
   describe('placeProcess against systemd1 specifically', () => {

@@ -1,12 +1,10 @@
 // Who is calling: the sender's uid and pid, from the bus daemon (never from the arguments).
 
+import type { Caller } from '../../core/ports';
 import type { BusClient } from './bus-client';
 
-export interface Caller {
-  readonly uid: number;
-  readonly pid: number | null;
-  readonly busName: string;
-}
+/** What the bus daemon reports about a sender's connection (the interactive flag comes with each message). */
+export type Credentials = Omit<Caller, 'interactive'>;
 
 /**
  * Asks the bus for the sender's credentials (GetConnectionCredentials). Unique names are never
@@ -17,17 +15,17 @@ export interface Caller {
  * never queue behind the daemon's other outgoing calls.
  */
 export class CallerResolver {
-  private readonly known = new Map<string, Caller>();
-  private readonly pending = new Map<string, Promise<Caller>>();
+  private readonly known = new Map<string, Credentials>();
+  private readonly pending = new Map<string, Promise<Credentials>>();
 
   constructor(private readonly client: BusClient, private readonly maxEntries = 4096) {}
 
   /** The sender's identity when it is already known, without waiting. */
-  cached(sender: string | undefined): Caller | undefined {
+  cached(sender: string | undefined): Credentials | undefined {
     return sender === undefined ? undefined : this.known.get(sender);
   }
 
-  resolve(sender: string | undefined): Promise<Caller> {
+  resolve(sender: string | undefined): Promise<Credentials> {
     if (!sender || !sender.startsWith(':')) return Promise.reject(new Error(`message has no unique sender (${String(sender)})`));
     const hit = this.known.get(sender);
     if (hit) return Promise.resolve(hit);
@@ -44,7 +42,7 @@ export class CallerResolver {
     return p;
   }
 
-  private async lookup(sender: string): Promise<Caller> {
+  private async lookup(sender: string): Promise<Credentials> {
     const [creds] = (await this.client.call({
       destination: 'org.freedesktop.DBus',
       path: '/org/freedesktop/DBus',

@@ -2,15 +2,14 @@
 
 import { Message, Variant, type MessageBus } from 'dbus-next';
 import { DiycloudError } from '../../core/errors';
-import type { Logger } from '../../core/ports';
+import type { Caller, Logger } from '../../core/ports';
 import type { PriorityLane } from '../async/priority-lane';
-import type { Caller, CallerResolver } from './caller';
+import type { CallerResolver, Credentials } from './caller';
 import { toErrorReply } from './error-reply';
 
 export interface CallContext {
+  /** The sender's credentials, and whether its message set ALLOW_INTERACTIVE_AUTHORIZATION. */
   readonly caller: Caller;
-  /** The caller set ALLOW_INTERACTIVE_AUTHORIZATION on its message. */
-  readonly interactive: boolean;
 }
 
 export interface MethodDef {
@@ -107,24 +106,24 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
   };
   const busy = (what: string): DiycloudError => new DiycloudError('Busy', `too many calls in progress ${what}; retry later`);
   /** Which cap a non-root caller is at ("on this connection …"), or null when it may start a call. */
-  const overCap = (c: Caller): string | null =>
+  const overCap = (c: Credentials): string | null =>
     (bySender.get(c.busName) ?? 0) >= limits.perConnection ? `on this connection (at most ${limits.perConnection})`
       : (byUid.get(c.uid) ?? 0) >= limits.perUid ? `for uid ${c.uid} (at most ${limits.perUid})`
         : nonRoot >= limits.nonRoot ? 'from unprivileged callers' : null;
   /** Takes a slot for a non-root caller, or throws Busy. */
-  const admit = (c: Caller): void => {
+  const admit = (c: Credentials): void => {
     const cap = overCap(c);
     if (cap) throw busy(cap);
     inc(bySender, c.busName);
     inc(byUid, c.uid);
     nonRoot++;
   };
-  const release = (c: Caller): void => {
+  const release = (c: Credentials): void => {
     dec(bySender, c.busName);
     dec(byUid, c.uid);
     nonRoot--;
   };
-  const identify = async (sender: string | undefined): Promise<Caller> => {
+  const identify = async (sender: string | undefined): Promise<Credentials> => {
     const hit = callers.cached(sender);
     if (hit) return hit;
     const key = String(sender);
@@ -166,7 +165,7 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
 
   const handleCall = async (msg: Message, m: MethodDef): Promise<void> => {
     const context = `${m.name} from ${msg.sender}`;
-    let admitted: Caller | null = null;
+    let admitted: Credentials | null = null;
     try {
       const caller = await identify(msg.sender);
       if (m.access === 'root' && caller.uid !== 0) {
@@ -176,7 +175,7 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
         admit(caller);
         admitted = caller;
       }
-      const run = () => m.run({ caller, interactive: (msg.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0 }, msg.body ?? []);
+      const run = () => m.run({ caller: { ...caller, interactive: (msg.flags & ALLOW_INTERACTIVE_AUTHORIZATION) !== 0 } }, msg.body ?? []);
       const out = caller.uid === 0 ? await lane.urgent(run) : await run();
       reply(msg, m.outSig, out);
     } catch (e) {

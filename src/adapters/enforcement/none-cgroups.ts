@@ -1,14 +1,15 @@
-// SliceManager for hosts without systemd as PID 1: nothing is enforced, and it says so.
+// CgroupLimits for hosts where nothing can hold a user: nothing is enforced, and it says so.
 
-import type { SliceManager } from '../../core/ports';
+import type { CgroupLimits } from '../../core/ports';
 
 /**
- * Backend "none": the daemon still answers every call and records sessions, but no slice exists to
- * limit. Reported as Backend="none" so an admin can see at once that nothing is enforced.
+ * Backend "none": the daemon still answers every call and records sessions, but no cgroup exists
+ * to limit. Reported as Backend="none" (and by diycloudctl doctor) so an admin sees at once that
+ * nothing is enforced.
  */
-export class NoSliceManager implements SliceManager {
+export class NoCgroupLimits implements CgroupLimits {
   readonly backend = 'none';
-  async listUserSlices(): Promise<number[]> {
+  async listUsers(): Promise<number[]> {
     return [];
   }
   async observe(): Promise<null> {
@@ -16,8 +17,11 @@ export class NoSliceManager implements SliceManager {
   }
   async apply(): Promise<void> {}
   async watch(): Promise<void> {}
-  /** No slice to move a login process into: the caller logs it and goes on. */
+  /** No cgroup to move a login process into: the caller logs it and goes on. */
   async placeProcess(): Promise<'unsupported'> {
     return 'unsupported';
+  }
+  async release(): Promise<boolean> {
+    return false;
   }
 }

@@ -1,7 +1,7 @@
 // Authorizer on polkit: CheckAuthorization with a system-bus-name subject.
 
 import { Variant } from 'dbus-next';
-import type { AuthorizationResult, Authorizer, Subject } from '../../core/ports';
+import type { AuthorizationResult, Authorizer, Caller } from '../../core/ports';
 import type { BusClient } from '../dbus/bus-client';
 
 const ALLOW_USER_INTERACTION = 1;
@@ -14,7 +14,8 @@ const ALLOW_USER_INTERACTION = 1;
 export class PolkitAuthorizer implements Authorizer {
   constructor(private readonly client: BusClient, private readonly interactiveClient: BusClient) {}
 
-  async check(subject: Subject, action: string, details: Record<string, string>, allowInteraction: boolean): Promise<AuthorizationResult> {
+  async check(caller: Caller, action: string, details: Record<string, string>): Promise<AuthorizationResult> {
+    const allowInteraction = caller.interactive;
     // An interactive check waits for a person to type a password: it gets its own client with a
     // long timeout, so it never holds up the login path's calls.
     const client = allowInteraction ? this.interactiveClient : this.client;
@@ -24,7 +25,7 @@ export class PolkitAuthorizer implements Authorizer {
       interface: 'org.freedesktop.PolicyKit1.Authority',
       member: 'CheckAuthorization',
       signature: '(sa{sv})sa{ss}us',
-      body: [['system-bus-name', { name: new Variant('s', subject.busName) }], action, details, allowInteraction ? ALLOW_USER_INTERACTION : 0, ''],
+      body: [['system-bus-name', { name: new Variant('s', caller.busName) }], action, details, allowInteraction ? ALLOW_USER_INTERACTION : 0, ''],
     })) as [[boolean, boolean, Record<string, string>]];
     const [authorized, challenge] = result;
     return authorized ? 'allowed' : challenge ? 'challenge' : 'denied';

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AuditEntry, LoginSession, SessionEvent, Store, UserRecord } from '../../core/ports';
-import type { SliceLimits } from '../../core/limits-plan';
+import type { CgroupSettings, DiskSettings } from '../../core/enforcement-plan';
 import { loadMigrations, migrate } from './migrate';
 
 export interface UserRow {
@@ -57,11 +57,16 @@ export class SqliteStore implements Store {
       closeEnded: db.prepare(`UPDATE sessions SET closed_at = ? WHERE id = (SELECT id FROM sessions
         WHERE uid = ? AND service = ? AND closed_at IS NULL ORDER BY (tty = ?) DESC, id DESC LIMIT 1)`),
       closeAll: db.prepare('UPDATE sessions SET closed_at = ? WHERE uid = ? AND closed_at IS NULL'),
-      applied: db.prepare('SELECT limits FROM applied_limits WHERE uid = ?'),
-      setApplied: db.prepare(`INSERT INTO applied_limits (uid, limits, applied_at) VALUES (?, ?, ?)
-        ON CONFLICT (uid) DO UPDATE SET limits = excluded.limits, applied_at = excluded.applied_at WHERE limits != excluded.limits`),
-      forgetApplied: db.prepare('DELETE FROM applied_limits WHERE uid = ?'),
-      appliedUids: db.prepare('SELECT uid FROM applied_limits ORDER BY uid'),
+      applied: db.prepare('SELECT value FROM applied WHERE uid = ? AND resource = ?'),
+      setApplied: db.prepare(`INSERT INTO applied (uid, resource, value, applied_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (uid, resource) DO UPDATE SET value = excluded.value, applied_at = excluded.applied_at WHERE value != excluded.value`),
+      forgetApplied: db.prepare('DELETE FROM applied WHERE uid = ? AND resource = ?'),
+      forgetAllApplied: db.prepare('DELETE FROM applied WHERE uid = ?'),
+      appliedUids: {
+        cgroup: db.prepare("SELECT uid FROM applied WHERE resource = 'cgroup' ORDER BY uid"),
+        disk: db.prepare("SELECT DISTINCT uid FROM applied WHERE resource GLOB 'disk:*' ORDER BY uid"),
+        any: db.prepare('SELECT DISTINCT uid FROM applied ORDER BY uid'),
+      },
       audit: db.prepare('INSERT INTO audit_log (at, caller_uid, caller_pid, action, target, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     };
   }
@@ -93,21 +98,28 @@ export class SqliteStore implements Store {
     return this.q.closeAll.run(at, uid).changes;
   }
 
-  appliedLimits(uid: number): SliceLimits | null {
-    const row = this.q.applied.get(uid) as { limits: string } | undefined;
-    return row ? (JSON.parse(row.limits) as SliceLimits) : null;
+  appliedCgroup(uid: number): CgroupSettings | null {
+    const row = this.q.applied.get(uid, 'cgroup') as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as CgroupSettings) : null;
   }
 
-  setAppliedLimits(uid: number, limits: SliceLimits, at: string): void {
-    this.q.setApplied.run(uid, JSON.stringify(limits), at);
+  appliedDisk(uid: number, path: string): DiskSettings | null {
+    const row = this.q.applied.get(uid, `disk:${path}`) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as DiskSettings) : null;
   }
 
-  forgetAppliedLimits(uid: number): void {
-    this.q.forgetApplied.run(uid);
+  setApplied(uid: number, a: { resource: 'cgroup'; settings: CgroupSettings } | { resource: 'disk'; settings: DiskSettings }, at: string): void {
+    const resource = a.resource === 'cgroup' ? 'cgroup' : `disk:${a.settings.path}`;
+    this.q.setApplied.run(uid, resource, JSON.stringify(a.settings), at);
   }
 
-  uidsWithAppliedLimits(): number[] {
-    return (this.q.appliedUids.all() as { uid: number }[]).map((r) => r.uid);
+  forgetApplied(uid: number, resource?: 'cgroup' | { disk: string }): void {
+    if (resource === undefined) this.q.forgetAllApplied.run(uid);
+    else this.q.forgetApplied.run(uid, resource === 'cgroup' ? 'cgroup' : `disk:${resource.disk}`);
+  }
+
+  uidsWithApplied(resource?: 'cgroup' | 'disk'): number[] {
+    return (this.q.appliedUids[resource ?? 'any'].all() as { uid: number }[]).map((r) => r.uid);
   }
 
   audit(e: AuditEntry, at: string): void {

@@ -1,17 +1,19 @@
-// SliceManager on systemd: SetUnitProperties on user-UID.slice, ListUnitsByPatterns, UnitNew/UserNew, scopes for moved logins.
+// CgroupLimits on systemd: SetUnitProperties on user-UID.slice, ListUnitsByPatterns, UnitNew/UserNew, scopes for moved logins.
 
 import { Variant, type Message } from 'dbus-next';
 import { DiycloudError } from '../../core/errors';
-import { uidFromSliceName, userSliceName, UNLIMITED, type SliceLimits, type U64 } from '../../core/limits-plan';
+import { CGROUP_SETTING_KEYS, UNLIMITED, type CgroupSettings, type U64 } from '../../core/enforcement-plan';
 import { isValidScopeName, scopeUnitName } from '../../core/placement';
-import type { Logger, SliceManager, SliceState } from '../../core/ports';
+import type { CgroupLimits, CgroupState, Logger } from '../../core/ports';
 import { BusClient, RemoteError } from '../dbus/bus-client';
+import { uidFromSliceName, userSliceName } from './unit-names';
 
 const SYSTEMD = 'org.freedesktop.systemd1';
 const MANAGER_PATH = '/org/freedesktop/systemd1';
 const MANAGER = 'org.freedesktop.systemd1.Manager';
 const U64_MAX = 0xffffffffffffffffn;
-const LIMIT_KEYS = ['CPUQuotaPerSecUSec', 'MemoryMax', 'MemoryHigh', 'TasksMax'] as const;
+/** systemd's name for each backend-neutral setting (all uint64, "infinity" = 2^64-1). */
+const PROPERTY: Record<keyof CgroupSettings, string> = { cpuQuotaPerSecUsec: 'CPUQuotaPerSecUSec', memoryMaxBytes: 'MemoryMax', memoryHighBytes: 'MemoryHigh', tasksMax: 'TasksMax' };
 const DBUS = { destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', interface: 'org.freedesktop.DBus' } as const;
 const JOB_REMOVED_RULE = `type='signal',sender='${SYSTEMD}',path='${MANAGER_PATH}',interface='${MANAGER}',member='JobRemoved'`;
 /** JobRemoved signals of our scopes that arrived before StartTransientUnit's reply was handled. */
@@ -28,7 +30,7 @@ interface JobEnd {
  * daemon re-applies everything at start, so a reboot, an uninstall or a changed allocation can
  * never leave a stale persistent drop-in behind (docs/enforcement.md).
  */
-export class SystemdSliceManager implements SliceManager {
+export class SystemdSliceManager implements CgroupLimits {
   readonly backend = 'systemd';
   /** Unit object paths learned from ListUnitsByPatterns, so observe() skips a GetUnit round trip. */
   private readonly paths = new Map<number, string>();
@@ -43,7 +45,7 @@ export class SystemdSliceManager implements SliceManager {
 
   constructor(private readonly client: BusClient, private readonly log: Logger, private readonly opts: { jobTimeoutMs: number } = { jobTimeoutMs: 5_000 }) {}
 
-  async listUserSlices(): Promise<number[]> {
+  async listUsers(): Promise<number[]> {
     const [units] = (await this.client
       .call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'ListUnitsByPatterns', signature: 'asas', body: [[], ['user-*.slice']] })
       .catch((e: unknown) => {
@@ -60,7 +62,7 @@ export class SystemdSliceManager implements SliceManager {
     return uids.sort((a, b) => a - b);
   }
 
-  async observe(uid: number): Promise<SliceState | null> {
+  async observe(uid: number): Promise<CgroupState | null> {
     const known = this.paths.get(uid);
     if (known) {
       try {
@@ -79,33 +81,38 @@ export class SystemdSliceManager implements SliceManager {
     return this.read(uid, path);
   }
 
-  private async read(uid: number, path: string): Promise<SliceState> {
-    const get = async (iface: string, name: string): Promise<unknown> => {
-      const [v] = (await this.client.call({ destination: SYSTEMD, path, interface: 'org.freedesktop.DBus.Properties', member: 'Get', signature: 'ss', body: [iface, name] })) as [Variant];
-      return v.value;
-    };
+  /** One GetAll of the Slice interface (not one Get per property): the settings and live usage together. */
+  private async read(uid: number, path: string): Promise<CgroupState> {
     try {
-      const names = [...LIMIT_KEYS, 'MemoryCurrent', 'CPUUsageNSec', 'TasksCurrent'] as const;
-      const values = await Promise.all(names.map((n) => get('org.freedesktop.systemd1.Slice', n)));
-      const limits: Partial<Record<keyof SliceLimits, U64>> = {};
-      LIMIT_KEYS.forEach((k, i) => (limits[k] = fromU64(values[i])));
-      const [memory, cpu, tasks] = values.slice(LIMIT_KEYS.length).map((v) => {
-        const n = fromU64(v);
-        return n === UNLIMITED ? null : n;
-      });
-      return { limits, memoryCurrentBytes: memory, memoryMaxBytes: limits.MemoryMax ?? null, cpuUsageNsec: cpu, tasksCurrent: tasks };
+      const [props] = (await this.client.call({ destination: SYSTEMD, path, interface: 'org.freedesktop.DBus.Properties', member: 'GetAll', signature: 's', body: ['org.freedesktop.systemd1.Slice'] })) as [Record<string, Variant>];
+      const value = (name: string): U64 | null => (props[name] === undefined ? null : fromU64(props[name].value));
+      const settings: { -readonly [K in keyof CgroupSettings]?: U64 } = {};
+      for (const k of CGROUP_SETTING_KEYS) {
+        const v = value(PROPERTY[k]);
+        if (v !== null) settings[k] = v;
+      }
+      const usage = (name: string): number | null => {
+        const v = value(name);
+        return v === UNLIMITED ? null : v;
+      };
+      return { settings, memoryCurrentBytes: usage('MemoryCurrent'), memoryMaxBytes: settings.memoryMaxBytes ?? null, cpuUsageNsec: usage('CPUUsageNSec'), tasksCurrent: usage('TasksCurrent') };
     } catch (e) {
       throw backendError(`reading ${userSliceName(uid)}`, e);
     }
   }
 
-  async apply(uid: number, limits: SliceLimits): Promise<void> {
-    const props = LIMIT_KEYS.filter((k) => limits[k] !== undefined).map((k) => [k, new Variant('t', toU64(limits[k] as U64))]);
+  async apply(uid: number, settings: CgroupSettings): Promise<void> {
+    const props = CGROUP_SETTING_KEYS.filter((k) => settings[k] !== undefined).map((k) => [PROPERTY[k], new Variant('t', toU64(settings[k] as U64))]);
     try {
       await this.client.call({ destination: SYSTEMD, path: MANAGER_PATH, interface: MANAGER, member: 'SetUnitProperties', signature: 'sba(sv)', body: [userSliceName(uid), true, props] });
     } catch (e) {
       throw backendError(`SetUnitProperties ${userSliceName(uid)}`, e);
     }
+  }
+
+  /** systemd removes a slice itself when its last unit is gone. */
+  async release(): Promise<boolean> {
+    return false;
   }
 
   async watch(onSlice: (uid: number) => void): Promise<void> {

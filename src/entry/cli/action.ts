@@ -36,6 +36,15 @@ export async function callVoid(ctx: CliContext, member: string, signature: strin
   emit(ctx, OK, () => '');
 }
 
+/** Calls a method that answers warnings (as): each is printed on stderr, and listed under "warnings" with --json. */
+export async function callWarn(ctx: CliContext, member: string, signature: string, body: unknown[]): Promise<void> {
+  const c = await ctx.client();
+  const [warnings] = (await c.call(member, signature, body, { interactive: await ctx.interactive() })) as [string[]];
+  const list = Array.isArray(warnings) ? warnings.map(String) : [];
+  if (!ctx.json) for (const w of list) process.stderr.write(`warning: ${w}\n`);
+  emit(ctx, { ...OK, warnings: list }, () => '');
+}
+
 /** Calls a method that answers JSON and returns it parsed. */
 export async function callJson<T>(ctx: CliContext, member: string, signature: string, body: unknown[]): Promise<T> {
   const c = await ctx.client();

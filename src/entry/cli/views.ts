@@ -17,14 +17,29 @@ export function allocationCell(key: (typeof RESOURCES)[number], a: Partial<Alloc
   return String(v);
 }
 
-/** What the slice carries now for a resource, or "-" (diycloud enforces cpu, memory and tasks). */
+/** What is in force now for a resource, or "-": the cgroup's settings, and the disk quota the filesystem holds. */
 function inForce(key: (typeof RESOURCES)[number], u: UserView): string {
-  const l = u.slice?.limits;
+  if (key === 'disk') return diskInForce(u);
+  const l = u.cgroup?.settings;
   if (!l) return '-';
-  if (key === 'cpu') return quotaCores(l.CPUQuotaPerSecUSec);
-  if (key === 'memory') return l.MemoryMax === undefined ? '-' : humanSize(l.MemoryMax);
-  if (key === 'tasks') return orDash(l.TasksMax);
+  if (key === 'cpu') return quotaCores(l.cpuQuotaPerSecUsec);
+  if (key === 'memory') return l.memoryMaxBytes === undefined ? '-' : humanSize(l.memoryMaxBytes);
+  if (key === 'tasks') return orDash(l.tasksMax);
   return '-';
+}
+
+/** "1.2G used of 5G" per quota path, or the path's state when quotas are not enforced there. */
+function diskInForce(u: UserView): string {
+  const d = u.disk ?? [];
+  if (d.length === 0) return '-';
+  return d
+    .map((p) => {
+      if (p.state === 'off') return `${p.path}: quotas off`;
+      const used = p.usedBytes === null ? '?' : humanSize(p.usedBytes);
+      const limit = p.hardBytes ? humanSize(p.hardBytes) : 'no limit';
+      return `${p.path}: ${used} used of ${limit}${p.state === 'accounting' ? ' (not enforced)' : ''}${p.overQuota ? ' OVER QUOTA' : ''}`;
+    })
+    .join('; ');
 }
 
 export function renderLimits(u: UserView, color = false): string {
@@ -33,7 +48,7 @@ export function renderLimits(u: UserView, color = false): string {
 }
 
 export function renderUser(u: UserView, color = false): string {
-  const slice = u.slice?.exists ? `user-${u.uid}.slice${u.slice.memoryCurrent !== null ? `, ${humanSize(u.slice.memoryCurrent)} memory in use` : ''}` : 'none (no session)';
+  const cg = u.cgroup?.exists ? `active${u.cgroup.memoryCurrentBytes !== null ? `, ${humanSize(u.cgroup.memoryCurrentBytes)} memory in use` : ''}` : 'none (no session)';
   const fields = renderFields([
     ['User', `${u.name} (uid ${u.uid})`],
     ['Managed', `${yesNo(u.managed)}${u.inDatabase ? '' : ' (not in the database: defaults apply)'}`],
@@ -42,28 +57,36 @@ export function renderUser(u: UserView, color = false): string {
     ['Email', orDash(u.email)],
     ['Created', orDash(u.created)],
     ['Last login', orDash(u.lastLogin)],
-    ['Slice', slice],
+    ['Cgroup', cg],
   ]);
   return `${fields}\n${renderLimits(u, color)}`;
 }
 
 export function renderUserList(users: readonly UserView[], color = false): string {
-  const rows = users.map((u) => [u.name, String(u.uid), u.role, yesNo(u.enabled), ...RESOURCES.map((k) => allocationCell(k, u.allocation))]);
-  return renderTable(['NAME', 'UID', 'ROLE', 'ENABLED', 'CPU', 'MEMORY', 'DISK', 'GPU', 'TASKS'], rows, { right: [1, 4, 5, 6, 8], bold: color });
+  const rows = users.map((u) => [u.name, String(u.uid), u.role, yesNo(u.enabled), ...RESOURCES.map((k) => allocationCell(k, u.allocation)), diskUsed(u)]);
+  return renderTable(['NAME', 'UID', 'ROLE', 'ENABLED', 'CPU', 'MEMORY', 'DISK', 'GPU', 'TASKS', 'DISK USED'], rows, { right: [1, 4, 5, 6, 8, 9], bold: color });
+}
+
+/** Disk used on all quota paths together, "-" where unknown; "!" marks a user over quota. */
+function diskUsed(u: UserView): string {
+  const known = (u.disk ?? []).filter((p) => p.usedBytes !== null);
+  if (known.length === 0) return '-';
+  return humanSize(known.reduce((n, p) => n + (p.usedBytes as number), 0)) + (known.some((p) => p.overQuota) ? '!' : '');
 }
 
 /** Users by live memory use, biggest first; users without a slice last. */
 export function renderUsage(users: readonly UserView[], color = false): string {
-  const used = (u: UserView): number => u.slice?.memoryCurrent ?? -1;
+  const used = (u: UserView): number => u.cgroup?.memoryCurrentBytes ?? -1;
   const rows = [...users]
     .sort((a, b) => used(b) - used(a) || a.name.localeCompare(b.name))
-    .map((u) => [u.name, String(u.uid), u.role, yesNo(u.enabled), u.slice?.exists ? 'active' : '-', humanSize(u.slice?.memoryCurrent), allocationCell('memory', u.allocation), allocationCell('cpu', u.allocation)]);
-  return renderTable(['NAME', 'UID', 'ROLE', 'ENABLED', 'SLICE', 'MEM USED', 'MEM MAX', 'CPU'], rows, { right: [1, 5, 6, 7], bold: color });
+    .map((u) => [u.name, String(u.uid), u.role, yesNo(u.enabled), u.cgroup?.exists ? 'active' : '-', humanSize(u.cgroup?.memoryCurrentBytes), allocationCell('memory', u.allocation), allocationCell('cpu', u.allocation), diskUsed(u), allocationCell('disk', u.allocation)]);
+  return renderTable(['NAME', 'UID', 'ROLE', 'ENABLED', 'SESSION', 'MEM USED', 'MEM MAX', 'CPU', 'DISK USED', 'DISK MAX'], rows, { right: [1, 5, 6, 7, 8, 9], bold: color });
 }
 
 export function renderReconcile(r: ReconcileReport): string {
-  const lines = [`Reconciled ${r.slices} user slice(s), ${r.managed} managed, backend ${r.backend}, in ${r.durationMs} ms.`];
-  if (!r.changed.length && !r.reverted.length && !r.errors.length) lines.push('Nothing changed.');
+  const lines = [`Reconciled ${r.slices} user cgroup(s), ${r.managed} managed, backend ${r.backend}, in ${r.durationMs} ms.`];
+  if (!r.changed.length && !r.reverted.length && !r.errors.length && !(r.quotas ?? []).length) lines.push('Nothing changed.');
+  for (const q of r.quotas ?? []) lines.push(`quota: uid ${q.uid}${q.user ? ` (${q.user})` : ''} on ${q.path}`);
   for (const c of r.changed) lines.push(`changed: uid ${c.uid}${c.user ? ` (${c.user})` : ''}: ${c.properties.join(', ')}`);
   for (const uid of r.reverted) lines.push(`lifted: uid ${uid} (no longer managed)`);
   for (const e of r.errors) lines.push(`failed: uid ${e.uid}: ${e.error}`);

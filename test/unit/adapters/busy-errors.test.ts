@@ -17,12 +17,12 @@ describe('withBusyErrors over SqliteStore', () => {
     try {
       other.exec('BEGIN IMMEDIATE');
       const t0 = Date.now();
-      expect(() => store.setAppliedLimits(1000, { CPUQuotaPerSecUSec: 1 } as never, 'now')).toThrow(expect.objectContaining({ code: 'Busy', message: expect.stringMatching(/locked by another program/) }));
+      expect(() => store.setApplied(1000, { resource: 'cgroup', settings: { cpuQuotaPerSecUsec: 1 } as never }, 'now')).toThrow(expect.objectContaining({ code: 'Busy', message: expect.stringMatching(/locked by another program/) }));
       expect(Date.now() - t0).toBeLessThan(500);
       expect(store.userByName('nobody-here')).toBeNull(); // WAL: reads go on
       other.exec('COMMIT');
-      store.setAppliedLimits(1000, { CPUQuotaPerSecUSec: 1 } as never, 'now');
-      expect(store.uidsWithAppliedLimits()).toEqual([1000]);
+      store.setApplied(1000, { resource: 'cgroup', settings: { cpuQuotaPerSecUsec: 1 } as never }, 'now');
+      expect(store.uidsWithApplied("cgroup")).toEqual([1000]);
       expect(() => store.openSession({ uid: 1, username: 'x', service: 's', tty: 't', rhost: '' }, 'now')).not.toThrow();
     } finally {
       other.close();

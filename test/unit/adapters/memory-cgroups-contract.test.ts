@@ -1,13 +1,13 @@
-// The in-memory SliceManager fake passes the SliceManager port contract.
+// The in-memory CgroupLimits fake passes the CgroupLimits port contract.
 
 import { describe, it } from 'vitest';
-import { MemorySliceManager } from '../../fakes/memory-slices';
-import { SLICE_MANAGER_CONTRACT } from '../../contract/slice-manager-contract';
+import { MemoryCgroups } from '../../fakes/memory-cgroups';
+import { CGROUP_LIMITS_CONTRACT } from '../../contract/cgroup-limits-contract';
 
-describe('MemorySliceManager honours the SliceManager contract', () => {
-  it.each(SLICE_MANAGER_CONTRACT.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
-    const slices = new MemorySliceManager();
-    slices.addSlice(1000);
-    await c.run({ slices, liveUid: 1000, addSlice: async (uid) => slices.addSlice(uid), livePid: process.pid, sliceOf: async (pid) => slices.sliceOf(pid) });
+describe('MemoryCgroups honours the CgroupLimits contract', () => {
+  it.each(CGROUP_LIMITS_CONTRACT.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+    const cgroups = new MemoryCgroups();
+    cgroups.addSlice(1000);
+    await c.run({ cgroups, liveUid: 1000, addUser: async (uid) => cgroups.addSlice(uid), announcesNew: true, livePid: process.pid, groupOf: async (pid) => cgroups.sliceOf(pid) });
   });
 });

@@ -6,7 +6,8 @@ import { recoverIntents } from '../../../src/app/recover-intents';
 import { testDeps } from '../../fakes/app-deps';
 
 const root = { busName: ':1.1', uid: 0, pid: 1, interactive: false };
-const v = (signature: string, value: unknown) => ({ signature, value });
+/** Limits as the D-Bus adapter's decoder hands them to the use case: plain values (its wire types are tested in test/unit/adapters/dbus-decode.test.ts). */
+const v = (_signature: string, value: unknown) => value;
 const rows = (d: ReturnType<typeof testDeps>) => (d.db.prepare('SELECT count(*) AS n FROM users').get() as { n: number }).n;
 
 describe('createUser', () => {

@@ -31,8 +31,8 @@ describe('openSession / closeSession', () => {
     const d = testDeps();
     addUser(d, { name: 'alice', uid: 1000, cpu: 0.5, memory: '512M' });
     const r = await openSession(d, { user: 'alice', service: 'sshd', tty: 'pts/0', rhost: '192.0.2.1' }, null);
-    expect(r?.changed).toEqual(['CPUQuotaPerSecUSec', 'MemoryMax', 'MemoryHigh']);
-    expect(d.slices.slices.get(1000)?.limits).toEqual({ CPUQuotaPerSecUSec: 500_000, MemoryMax: 512 * M, MemoryHigh: 'infinity' });
+    expect(r?.changed).toEqual(['cpuQuotaPerSecUsec', 'memoryMaxBytes', 'memoryHighBytes']);
+    expect(d.slices.slices.get(1000)?.settings).toEqual({ cpuQuotaPerSecUsec: 500_000, memoryMaxBytes: 512 * M, memoryHighBytes: 'infinity' });
     expect(d.db.prepare('SELECT last_login FROM users WHERE uid = 1000').get()).toEqual({ last_login: '2026-11-25T12:00:00.000Z' });
     await closeSession(d, { user: 'alice', service: 'sshd', tty: 'pts/0', rhost: '192.0.2.1' });
     expect(d.db.prepare('SELECT count(*) AS n FROM sessions WHERE closed_at IS NOT NULL').get()).toEqual({ n: 1 });
@@ -50,7 +50,7 @@ describe('openSession / closeSession', () => {
     d.nss.set('ldapuser', 1500);
     d.nss.set('daemonish', 100);
     await openSession(d, { user: 'ldapuser', service: 'sshd', tty: '', rhost: '' }, null);
-    expect(d.slices.slices.get(1500)?.limits).toMatchObject({ CPUQuotaPerSecUSec: 1_000_000, MemoryMax: 2048 * M });
+    expect(d.slices.slices.get(1500)?.settings).toMatchObject({ cpuQuotaPerSecUsec: 1_000_000, memoryMaxBytes: 2048 * M });
     expect(await openSession(d, { user: 'daemonish', service: 'sshd', tty: '', rhost: '' }, null)).toBeNull();
     expect(d.slices.slices.has(100)).toBe(false);
   });
@@ -70,14 +70,14 @@ describe('openSession / closeSession', () => {
     const d = testDeps();
     addUser(d, { name: 'alice', uid: 1000, memory: '2 G' });
     await openSession(d, { user: 'alice', service: 'sshd', tty: '', rhost: '' }, null);
-    expect(d.slices.slices.get(1000)?.limits.MemoryMax).toBe(2048 * M);
+    expect(d.slices.slices.get(1000)?.settings.memoryMaxBytes).toBe(2048 * M);
     expect(d.logs.some((l) => /error: uid 1000: memoryMaxBytes: stored user value "2 G" is invalid/.test(l))).toBe(true);
   });
   it('a stored value below the floor enforces the default instead', async () => {
     const d = testDeps();
     addUser(d, { name: 'alice', uid: 1000, memory: '1K' });
     await openSession(d, { user: 'alice', service: 'sshd', tty: '', rhost: '' }, null);
-    expect(d.slices.slices.get(1000)?.limits.MemoryMax).toBe(2048 * M);
+    expect(d.slices.slices.get(1000)?.settings.memoryMaxBytes).toBe(2048 * M);
   });
 });
 
@@ -100,9 +100,9 @@ describe('openSession moves the login process into the user slice', () => {
     const d = setup();
     await open(d);
     expect(d.slices.ops).toEqual(['place 1000 400', 'apply 1000']);
-    expect(d.slices.slices.get(1000)?.limits.CPUQuotaPerSecUSec).toBe(500_000);
+    expect(d.slices.slices.get(1000)?.settings.cpuQuotaPerSecUsec).toBe(500_000);
     expect(sessions(d)).toBe(1);
-    expect(d.logs).toContain('info: uid 1000: moved login process 400 into user-1000.slice');
+    expect(d.logs).toContain('info: uid 1000: moved login process 400 into its cgroup (memory)');
   });
   it('a cron job child in system.slice/cron.service is moved the same way', async () => {
     const d = setup({ comm: 'cron', cgroup: '/system.slice/cron.service' });
@@ -174,7 +174,7 @@ describe('openSession moves the login process into the user slice', () => {
     const d = setup();
     d.slices.placeProcess = async () => 'unsupported' as never;
     await open(d);
-    expect(d.logs).toContain('debug: uid 1000: PID 400 not moved: backend memory has no slices');
+    expect(d.logs).toContain('debug: uid 1000: PID 400 not moved: backend memory has no user cgroups');
     expect(sessions(d)).toBe(1);
   });
 });
@@ -186,7 +186,7 @@ describe('getUser', () => {
     await openSession(d, { user: 'alice', service: 'sshd', tty: '', rhost: '' }, null);
     const v = await getUser(d, 'alice');
     expect(v).toMatchObject({ name: 'alice', uid: 1000, managed: true, inDatabase: true, allocation: { cpu: 2, memory: 2048 * M }, sources: { cpu: 'user', memory: 'default' } });
-    expect(v.slice).toEqual({ exists: true, limits: { CPUQuotaPerSecUSec: 2_000_000, MemoryMax: 2048 * M, MemoryHigh: 'infinity' }, memoryCurrent: null, cpuUsageNsec: null, tasks: null });
+    expect(v.cgroup).toEqual({ exists: true, settings: { cpuQuotaPerSecUsec: 2_000_000, memoryMaxBytes: 2048 * M, memoryHighBytes: 'infinity' }, memoryCurrentBytes: null, cpuUsageNsec: null, tasksCurrent: null });
   });
 });
 

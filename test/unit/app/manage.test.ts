@@ -7,7 +7,8 @@ import { addUser, testDeps } from '../../fakes/app-deps';
 const root = { busName: ':1.1', uid: 0, pid: 1, interactive: false };
 const alice = { busName: ':1.2', uid: 1000, pid: 2, interactive: false };
 const op = { busName: ':1.3', uid: 1001, pid: 3, interactive: false };
-const v = (signature: string, value: unknown) => ({ signature, value });
+/** Limits as the D-Bus adapter's decoder hands them to the use case: plain values (its wire types are tested in test/unit/adapters/dbus-decode.test.ts). */
+const v = (_signature: string, value: unknown) => value;
 const count = (d: ReturnType<typeof testDeps>, sql: string) => (d.db.prepare(sql).get() as { n: number }).n;
 
 function setup() {
@@ -61,11 +62,11 @@ describe('limits and profiles', () => {
     const d = setup();
     d.slices.addSlice(1000);
     await setProfile(d, root, 'user', { memory: v('s', '4G') });
-    expect(d.slices.slices.get(1000)?.limits.MemoryMax).toBe(4 * 1024 ** 3);
+    expect(d.slices.slices.get(1000)?.settings.memoryMaxBytes).toBe(4 * 1024 ** 3);
     await setLimits(d, root, 'alice', { memory: v('s', '1G'), cpu: v('d', 0.5) });
-    expect(d.slices.slices.get(1000)?.limits).toMatchObject({ MemoryMax: 1024 ** 3, CPUQuotaPerSecUSec: 500_000 });
+    expect(d.slices.slices.get(1000)?.settings).toMatchObject({ memoryMaxBytes: 1024 ** 3, cpuQuotaPerSecUsec: 500_000 });
     await resetLimits(d, root, 'alice');
-    expect(d.slices.slices.get(1000)?.limits).toMatchObject({ MemoryMax: 4 * 1024 ** 3, CPUQuotaPerSecUSec: 1_000_000 });
+    expect(d.slices.slices.get(1000)?.settings).toMatchObject({ memoryMaxBytes: 4 * 1024 ** 3, cpuQuotaPerSecUsec: 1_000_000 });
     expect(d.events.emitted).toContain('UserChanged alice 1000');
   });
   it('a new role is created by SetProfile and listed with its effective allocation', async () => {

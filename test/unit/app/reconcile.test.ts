@@ -1,7 +1,7 @@
 // Unit: reconcile, the new-slice watcher, the memory ratchet and the per-UID queue.
 import { describe, expect, it } from 'vitest';
 import { reconcile } from '../../../src/app/reconcile';
-import { watchSlices } from '../../../src/app/watch-slices';
+import { watchCgroups } from '../../../src/app/watch-cgroups';
 import { enforceAllocation } from '../../../src/app/enforce-allocation';
 import { KeyedQueue } from '../../../src/app/keyed-queue';
 import { addUser, testDeps } from '../../fakes/app-deps';
@@ -19,7 +19,7 @@ describe('reconcile', () => {
     const r = await reconcile(d);
     expect(r).toMatchObject({ slices: 3, managed: 2, errors: [], reverted: [] });
     expect(r.changed.map((c) => [c.uid, c.user])).toEqual([[1000, 'alice'], [1001, null]]);
-    expect(d.slices.slices.get(42)?.limits).toEqual({});
+    expect(d.slices.slices.get(42)?.settings).toEqual({});
     expect((await reconcile(d)).changed).toEqual([]);
   });
   it('lifts limits it once set on a UID that is no longer managed', async () => {
@@ -29,8 +29,8 @@ describe('reconcile', () => {
     const narrowed = { ...d, config: { ...d.config, uidMin: 1500 } };
     const r = await reconcile(narrowed);
     expect(r.reverted).toEqual([1000]);
-    expect(d.slices.slices.get(1000)?.limits).toMatchObject({ CPUQuotaPerSecUSec: 'infinity', MemoryMax: 'infinity' });
-    expect(d.store.uidsWithAppliedLimits()).toEqual([]);
+    expect(d.slices.slices.get(1000)?.settings).toMatchObject({ cpuQuotaPerSecUsec: 'infinity', memoryMaxBytes: 'infinity' });
+    expect(d.store.uidsWithApplied("cgroup")).toEqual([]);
   });
   it('one failing slice is reported and the others still get their allocation', async () => {
     const d = testDeps();
@@ -44,36 +44,36 @@ describe('reconcile', () => {
   });
 });
 
-describe('watchSlices', () => {
+describe('watchCgroups', () => {
   it('gives a slice that appears outside PAM its allocation', async () => {
     const d = testDeps();
     addUser(d, { name: 'linger', uid: 1100, cpu: 0.25 });
-    await watchSlices(d);
+    await watchCgroups(d);
     d.slices.addSlice(1100);
     d.slices.addSlice(7); // not managed
     await flush();
     await flush();
-    expect(d.slices.slices.get(1100)?.limits.CPUQuotaPerSecUSec).toBe(250_000);
-    expect(d.slices.slices.get(7)?.limits).toEqual({});
+    expect(d.slices.slices.get(1100)?.settings.cpuQuotaPerSecUsec).toBe(250_000);
+    expect(d.slices.slices.get(7)?.settings).toEqual({});
   });
 });
 
 describe('the memory ratchet', () => {
-  it('steps MemoryMax down on each timer until the target holds', async () => {
+  it('steps memoryMaxBytes down on each timer until the target holds', async () => {
     const d = testDeps();
     addUser(d, { name: 'alice', uid: 1000, memory: '300M' });
     d.slices.addSlice(1000, 900 * M);
     const first = await enforceAllocation(d, 1000);
     expect(first.done).toBe(false);
-    expect(d.slices.slices.get(1000)?.limits).toMatchObject({ MemoryHigh: 300 * M, MemoryMax: 1125 * M });
+    expect(d.slices.slices.get(1000)?.settings).toMatchObject({ memoryHighBytes: 300 * M, memoryMaxBytes: 1125 * M });
     d.slices.slices.get(1000)!.memoryCurrentBytes = 400 * M;
     d.runTimers();
     await flush();
-    expect(d.slices.slices.get(1000)?.limits.MemoryMax).toBe(500 * M);
+    expect(d.slices.slices.get(1000)?.settings.memoryMaxBytes).toBe(500 * M);
     d.slices.slices.get(1000)!.memoryCurrentBytes = 100 * M;
     d.runTimers();
     await flush();
-    expect(d.slices.slices.get(1000)?.limits).toMatchObject({ MemoryMax: 300 * M, MemoryHigh: 'infinity' });
+    expect(d.slices.slices.get(1000)?.settings).toMatchObject({ memoryMaxBytes: 300 * M, memoryHighBytes: 'infinity' });
     expect(d.ratchets.size).toBe(0);
   });
 });

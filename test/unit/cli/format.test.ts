@@ -9,7 +9,7 @@ const user = (over: Partial<UserView> = {}): UserView => ({
   name: 'alice', uid: 2001, managed: true, inDatabase: true, email: null, role: 'user', enabled: true, created: null, lastLogin: null,
   allocation: { cpu: 0.5, memory: 2 * G, disk: 5 * G, gpu: false, tasks: null },
   sources: { cpu: 'user', memory: 'default', disk: 'default', gpu: 'default', tasks: 'default' },
-  slice: { exists: true, limits: { CPUQuotaPerSecUSec: 500000, MemoryMax: 2 * G, MemoryHigh: 'infinity', TasksMax: 'infinity' }, memoryCurrent: 300 * 1024 ** 2 },
+  cgroup: { exists: true, settings: { cpuQuotaPerSecUsec: 500000, memoryMaxBytes: 2 * G, memoryHighBytes: 'infinity', tasksMax: 'infinity' }, memoryCurrentBytes: 300 * 1024 ** 2 },
   ...over,
 });
 
@@ -35,7 +35,7 @@ describe('sizes and cores', () => {
     expect(humanSize('infinity')).toBe('infinity');
     expect(humanSize(2 ** 64 - 1)).toBe('infinity');
   });
-  it('shows cores as numbers, and CPUQuotaPerSecUSec as cores', () => {
+  it('shows cores as numbers, and cpuQuotaPerSecUsec as cores', () => {
     expect(cores(2)).toBe('2');
     expect(cores(0.5)).toBe('0.5');
     expect(quotaCores(250000)).toBe('0.25');
@@ -53,14 +53,14 @@ describe('views', () => {
     expect(t).toMatch(/^tasks\s+-\s+default\s+infinity$/m);
   });
   it('user list and status (biggest live memory first)', () => {
-    const list = [user(), user({ name: 'bob', uid: 2002, enabled: false, slice: { exists: true, limits: null, memoryCurrent: G } }), user({ name: 'carol', uid: 2003, slice: { exists: false, limits: null, memoryCurrent: null } })];
-    expect(renderUserList(list)).toMatch(/^bob\s+2002\s+user\s+no\s+0\.5\s+2G\s+5G\s+no\s+-$/m);
+    const list = [user(), user({ name: 'bob', uid: 2002, enabled: false, cgroup: { exists: true, settings: null, memoryCurrentBytes: G } }), user({ name: 'carol', uid: 2003, cgroup: { exists: false, settings: null, memoryCurrentBytes: null } })];
+    expect(renderUserList(list)).toMatch(/^bob\s+2002\s+user\s+no\s+0\.5\s+2G\s+5G\s+no\s+-\s+-$/m);
     const rows = renderUsage(list).trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]);
     expect(rows).toEqual(['bob', 'alice', 'carol']);
   });
   it('reconcile report', () => {
-    const r = { backend: 'systemd', slices: 3, managed: 2, changed: [{ uid: 2400, user: 'erin', properties: ['MemoryMax'] }], reverted: [3100], errors: [{ uid: 2500, error: 'boom' }], durationMs: 4 };
-    expect(renderReconcile(r)).toBe('Reconciled 3 user slice(s), 2 managed, backend systemd, in 4 ms.\nchanged: uid 2400 (erin): MemoryMax\nlifted: uid 3100 (no longer managed)\nfailed: uid 2500: boom\n');
+    const r = { backend: 'systemd', slices: 3, managed: 2, changed: [{ uid: 2400, user: 'erin', properties: ['memoryMaxBytes'] }], reverted: [3100], errors: [{ uid: 2500, error: 'boom' }], durationMs: 4 };
+    expect(renderReconcile(r)).toBe('Reconciled 3 user cgroup(s), 2 managed, backend systemd, in 4 ms.\nchanged: uid 2400 (erin): memoryMaxBytes\nlifted: uid 3100 (no longer managed)\nfailed: uid 2500: boom\n');
     expect(renderReconcile({ ...r, changed: [], reverted: [], errors: [] })).toMatch(/Nothing changed\.\n$/);
   });
   it('profiles and audit tolerate a bare array or a wrapping object', () => {

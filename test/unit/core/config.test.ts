@@ -12,7 +12,9 @@ describe('parseConfig', () => {
     const c = parseConfig('', defs);
     expect(c.defaults).toEqual({ cpuCores: 1, memoryMaxBytes: 2 * 1024 ** 3, diskQuotaBytes: 5 * 1024 ** 3, gpuAccess: false, tasksMax: null });
     expect(c.hook).toEqual({ failureMode: 'open', timeoutMs: 2000, busAddress: 'unix:path=/run/dbus/system_bus_socket', runtimeDirectory: '/run/diycloud' });
-    expect(c).toMatchObject({ uidMin: 1000, uidMax: 60000, aboveMachine: 'clamp', backend: { slices: 'auto', databasePath: '/var/lib/diycloud/diycloud.db' } });
+    expect(c).toMatchObject({ uidMin: 1000, uidMax: 60000, aboveMachine: 'clamp', backend: { cgroups: 'auto', databasePath: '/var/lib/diycloud/diycloud.db' } });
+    expect(c.quota).toEqual({ paths: null, softShare: 0.9, gracePeriodSec: 7 * 86400 });
+    expect(c.floor.minDiskBytes).toBe(16 * 1024 ** 2);
   });
   it('the shipped example file (all keys commented) parses to the same defaults', () => {
     const text = readFileSync(join(__dirname, '../../../packaging/diycloud.conf'), 'utf8');

@@ -1,28 +1,28 @@
-// Unit: decoding SetLimits/SetProfile dictionaries, roles and e-mail addresses.
+// Unit: validating SetLimits/SetProfile limits (plain values), roles and e-mail addresses.
 import { describe, expect, it } from 'vitest';
 import { parseLimits } from '../../../src/core/limits-input';
 import { validateRole } from '../../../src/core/roles';
 import { validateEmail } from '../../../src/core/email';
-import { resolveAllocation } from '../../../src/core/effective-allocation';
-
-const v = (signature: string, value: unknown) => ({ signature, value });
+import { resolveAllocation } from '../../../src/core/allocation-decision';
 
 describe('parseLimits', () => {
   it('decodes every key, sizes as strings or bytes', () => {
-    expect(parseLimits({ cpu: v('d', 1.5), memory: v('s', '2G'), disk: v('t', 10n * 1024n ** 3n), gpu: v('b', true), tasks: v('t', 500n) })).toEqual({
+    expect(parseLimits({ cpu: 1.5, memory: '2G', disk: 10 * 1024 ** 3, gpu: true, tasks: 500 })).toEqual({
       cpu: 1.5, memory: '2G', disk: '10G', gpu: true, tasks: 500,
     });
   });
   it.each([
     [{}, /give at least one of cpu, memory, disk, gpu, tasks/],
-    [{ cpus: v('d', 1) }, /unknown key "cpus"; known keys/],
-    [{ cpu: v('d', 0) }, /limits\.cpu: expected a positive number/],
-    [{ cpu: v('d', -1) }, /limits\.cpu/],
-    [{ cpu: v('s', '1') }, /limits\.cpu/],
-    [{ memory: v('s', '2 G') }, /limits\.memory: "2 G" is not a size/],
-    [{ memory: v('b', true) }, /limits\.memory: expected a size string/],
-    [{ gpu: v('s', 'yes') }, /limits\.gpu: expected a boolean/],
-    [{ tasks: v('t', 0n) }, /limits\.tasks: expected a positive integer/],
+    [{ cpus: 1 }, /unknown key "cpus"; known keys/],
+    [{ cpu: 0 }, /limits\.cpu: expected a positive number/],
+    [{ cpu: -1 }, /limits\.cpu/],
+    [{ cpu: '1' }, /limits\.cpu/],
+    [{ memory: '2 G' }, /limits\.memory: "2 G" is not a size/],
+    [{ memory: true }, /limits\.memory: expected a size string/],
+    [{ memory: 2 ** 60 }, /limits\.memory: too large/],
+    [{ gpu: 'yes' }, /limits\.gpu: expected a boolean/],
+    [{ tasks: 0 }, /limits\.tasks: expected a positive integer/],
+    [{ tasks: 1.5 }, /limits\.tasks: expected a positive integer/],
   ])('rejects input #%#', (input, msg) => expect(() => parseLimits(input as never)).toThrow(msg));
 });
 

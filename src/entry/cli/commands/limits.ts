@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import type { UserView } from '../../../app/get-user';
-import { act, callJson, callVoid, emit } from '../action';
+import { act, callJson, callWarn, emit } from '../action';
 import { encodeLimits, type LimitOptions } from '../encode';
 import { renderLimits, renderProfiles } from '../views';
 
@@ -37,7 +37,7 @@ Example:
     .action(
       act(async (ctx, name: string) => {
         const u = await callJson<UserView>(ctx, 'GetUser', 's', [name]);
-        emit(ctx, { name: u.name, uid: u.uid, allocation: u.allocation, sources: u.sources, slice: u.slice }, () => renderLimits(u, ctx.color));
+        emit(ctx, { name: u.name, uid: u.uid, allocation: u.allocation, sources: u.sources, cgroup: u.cgroup, disk: u.disk }, () => renderLimits(u, ctx.color));
       }),
     );
 
@@ -53,7 +53,7 @@ At least one option is required. Sizes are binary (1G = 1024M), as in systemd.`)
     .action(
       act(async (ctx, name: string, opts: LimitOptions) => {
         const dict = encodeLimits(opts);
-        await callVoid(ctx, 'SetLimits', 'sa{sv}', [name, dict]);
+        await callWarn(ctx, 'SetLimits', 'sa{sv}', [name, dict]);
       }),
     );
 
@@ -64,7 +64,7 @@ At least one option is required. Sizes are binary (1G = 1024M), as in systemd.`)
     .addHelpText('after', `
 Example:
   diycloudctl limits reset alice`)
-    .action(act(async (ctx, name: string) => callVoid(ctx, 'ResetLimits', 's', [name])));
+    .action(act(async (ctx, name: string) => callWarn(ctx, 'ResetLimits', 's', [name])));
 }
 
 export function addProfileCommands(program: Command): void {
@@ -101,7 +101,7 @@ At least one option is required.`)
     .action(
       act(async (ctx, role: string, opts: LimitOptions) => {
         const dict = encodeLimits(opts);
-        await callVoid(ctx, 'SetProfile', 'sa{sv}', [role, dict]);
+        await callWarn(ctx, 'SetProfile', 'sa{sv}', [role, dict]);
       }),
     );
 }

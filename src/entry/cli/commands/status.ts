@@ -13,12 +13,12 @@ export function addStatusCommand(program: Command): void {
     .addHelpText('after', `
 Examples:
   diycloudctl status
-  diycloudctl status --json | jq '.users[] | select(.slice.exists)'`)
+  diycloudctl status --json | jq '.users[] | select(.cgroup.exists)'`)
     .action(
       act(async (ctx) => {
         const props = await (await ctx.client()).properties();
         const users = await callJson<UserView[]>(ctx, 'ListUsers', 'a{sv}', [{}]);
-        const active = users.filter((u) => u.slice?.exists).length;
+        const active = users.filter((u) => u.cgroup?.exists).length;
         const gpus = JSON.parse(String(props.Gpus ?? '{"devices":[],"enforceable":false,"reason":"unknown"}')) as GpuInventory;
         const doc = { version: props.Version, backend: props.Backend, gpus, userCount: users.length, activeCount: active, users };
         emit(ctx, doc, () => {

@@ -3,7 +3,7 @@
 import { Option, type Command } from 'commander';
 import { Variant } from 'dbus-next';
 import type { UserView } from '../../../app/get-user';
-import { act, callJson, callVoid, emit } from '../action';
+import { act, callJson, callVoid, callWarn, emit } from '../action';
 import { encodeCreateOptions, encodeDeleteOptions, encodeUserFilter, type CreateUserOptions } from '../encode';
 import { userInfo } from 'node:os';
 import { obtainPassword, processPasswordIo } from '../password';
@@ -162,7 +162,7 @@ Examples:
     .addHelpText('after', `
 Example:
   diycloudctl user role alice staff`)
-    .action(act(async (ctx, name: string, role: string) => callVoid(ctx, 'SetRole', 'ss', [name, role])));
+    .action(act(async (ctx, name: string, role: string) => callWarn(ctx, 'SetRole', 'ss', [name, role])));
 
   user
     .command('adopt')

@@ -1,0 +1,95 @@
+// The ports that hold a user to an allocation: one per resource (cgroups; disk quotas; GPU access comes next).
+
+import type { CgroupObservation, CgroupSettings, DiskSettings } from './enforcement-plan';
+
+export interface CgroupState extends CgroupObservation {
+  /** Settings currently in force, as the backend reports them. */
+  readonly settings: Partial<CgroupSettings>;
+  /** Live usage; null where the kernel does not account it (no controller). */
+  readonly cpuUsageNsec?: number | null;
+  readonly tasksCurrent?: number | null;
+}
+
+/**
+ * Where CPU, memory and task limits are enforced: systemd user slices, diycloud's own cgroups
+ * (cgroupfs v1 or v2, hosts without systemd), or nothing (backend "none", record-only).
+ */
+export interface CgroupLimits {
+  /** "systemd", "cgroupfs (v1)", "cgroupfs (v2)" or "none". */
+  readonly backend: string;
+  /** UIDs of every user cgroup that exists now. */
+  listUsers(): Promise<number[]>;
+  /** The user's cgroup usage and settings, or null when it does not exist. */
+  observe(uid: number): Promise<CgroupState | null>;
+  /** Sets the settings (creating the user's cgroup where the backend owns it). */
+  apply(uid: number, settings: CgroupSettings): Promise<void>;
+  /** Calls `onUser` whenever a user cgroup appears outside the login path (cron, linger); a no-op where nothing announces it. */
+  watch(onUser: (uid: number) => void): Promise<void>;
+  /**
+   * Moves a running process into the user's cgroup and resolves once it is there; 'unsupported'
+   * where the backend has none. Throws BackendFailed otherwise.
+   */
+  placeProcess(uid: number, pid: number): Promise<'placed' | 'unsupported'>;
+  /** Removes the user's cgroup if no process is left in it (cgroupfs); true when removed. systemd collects its own. */
+  release(uid: number): Promise<boolean>;
+}
+
+/** How far a filesystem holds users to their quotas. */
+export type QuotaState = 'enforced' | 'accounting' | 'off';
+
+/** One quota path as probed: the filesystem under it and what it can do. */
+export interface QuotaPathStatus {
+  /** The configured path. */
+  readonly path: string;
+  /** The mount point holding it, and its filesystem type (from /proc/self/mountinfo); null when not found. */
+  readonly mountPoint: string | null;
+  readonly fsType: string | null;
+  /** The adapter in use: "quota-tools" (ext4, xfs), "btrfs" or "none". */
+  readonly backend: string;
+  readonly state: QuotaState;
+  /** Why the state is not "enforced", and how to turn quotas on for this filesystem; null when enforced. */
+  readonly reason: string | null;
+  readonly fix: string | null;
+}
+
+/** A user's disk usage and limits on one quota path, in bytes (0 = no limit). */
+export interface DiskUsage {
+  readonly uid: number;
+  readonly usedBytes: number;
+  readonly softBytes: number;
+  readonly hardBytes: number;
+}
+
+/** The user a quota belongs to: btrfs holds a qgroup on the home subvolume, quota-tools the UID. */
+export interface QuotaOwner {
+  readonly uid: number;
+  readonly name: string;
+  /** The home directory, or null when NSS gives none. */
+  readonly home: string | null;
+}
+
+/** Disk quotas on one quota path. One instance per configured path, chosen by filesystem type. */
+export interface QuotaBackend {
+  readonly path: string;
+  /** "quota-tools", "btrfs" or "none". */
+  readonly backend: string;
+  /** Whether soft limits are held (btrfs qgroups have only a hard limit). */
+  readonly softLimits: boolean;
+  /** Probes the filesystem now (a remount may have changed it). */
+  status(): Promise<QuotaPathStatus>;
+  /**
+   * Sets the user's limits. Throws QuotaUnsupported (its message says how to turn quotas on)
+   * when the path cannot enforce, BackendFailed when the tool fails. Never deletes data: a limit
+   * below current usage is set, and the user is then over quota.
+   */
+  apply(owner: QuotaOwner, settings: DiskSettings): Promise<void>;
+  /** Removes the user's limits (and, on btrfs, the qgroup); a user without any is not an error. */
+  remove(owner: QuotaOwner): Promise<void>;
+  /** Every user's usage on this path in one read (one repquota or qgroup listing, never one process per user). */
+  usage(): Promise<Map<number, DiskUsage>>;
+  /**
+   * Called by CreateUser before useradd: true when the home must be created as its own subvolume
+   * (btrfs), so that a qgroup can hold it. Quota-tools and none answer false.
+   */
+  wantsSubvolumeHome(home: string): Promise<boolean>;
+}
