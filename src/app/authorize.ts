@@ -41,12 +41,12 @@ export async function authorize(deps: AppDeps, caller: Caller, action: string, t
  * resolved again inside `fn`, after the (possibly long, interactive) check and the queue: it may
  * have been deleted or replaced meanwhile.
  */
-export async function authorizedChange<T>(deps: AppDeps, caller: Caller, action: string, what: string, target: string, fn: () => Promise<T>): Promise<T> {
+export async function authorizedChange<T>(deps: AppDeps, caller: Caller, action: string, what: string, target: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> {
   try {
     await authorize(deps, caller, action, target);
   } catch (e) {
     deps.log.warn(`refused: ${what} ${target} by uid ${caller.uid} (pid ${caller.pid ?? '?'}): ${(e as Error).message}`, { caller_uid: caller.uid, action: what, target });
     throw e;
   }
-  return deps.queue.run(`name:${target}`, () => audited(deps, caller, what, target, fn));
+  return deps.queue.run(`name:${target}`, () => audited(deps, caller, what, target, fn, detail));
 }

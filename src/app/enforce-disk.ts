@@ -8,8 +8,11 @@ import type { AppDeps } from './deps';
 
 export interface DiskOutcome {
   readonly path: string;
-  /** applied: the tool was called; unchanged: the recorded quota was already the plan (login's cheap check); failed: see `error`. */
-  readonly result: 'applied' | 'unchanged' | 'failed';
+  /**
+   * applied: the tool was called; unchanged: the recorded quota was already the plan (login's cheap
+   * check); skipped: best effort on a path that does not enforce (GetUser and doctor say so); failed: see `error`.
+   */
+  readonly result: 'applied' | 'unchanged' | 'skipped' | 'failed';
   /** For the reply and the audit line: the user is over quota after the change (nothing is ever deleted). */
   readonly warning: string | null;
   readonly error: string | null;
@@ -24,8 +27,16 @@ export interface DiskOutcome {
  */
 export async function enforceDisk(deps: AppDeps, uid: number, knownName: string | null, steps: readonly DiskStep[], purpose: Purpose): Promise<DiskOutcome[]> {
   if (steps.length === 0) return [];
-  const todo = purpose === 'login' ? steps.filter((s) => !sameDisk(deps.store.appliedDisk(uid, s.path), s)) : steps;
-  const out: DiskOutcome[] = steps.filter((s) => !todo.includes(s)).map((s) => ({ path: s.path, result: 'unchanged', warning: null, error: null }));
+  const due = purpose === 'login' ? steps.filter((s) => !sameDisk(deps.store.appliedDisk(uid, s.path), s)) : steps;
+  const out: DiskOutcome[] = steps.filter((s) => !due.includes(s)).map((s) => ({ path: s.path, result: 'unchanged', warning: null, error: null }));
+  // Best effort on a path without quotas is no error on every login and reconcile: it is reported
+  // where people look (GetUser's disk state, diycloudctl doctor). The probe is cached by the adapter.
+  const todo: DiskStep[] = [];
+  for (const s of due) {
+    const backend = deps.quotas.find((q) => q.path === s.path);
+    if (!s.fatal && backend && (await backend.status().catch(() => null))?.state !== 'enforced') out.push({ path: s.path, result: 'skipped', warning: null, error: null });
+    else todo.push(s);
+  }
   if (todo.length === 0) return out;
   let owner: QuotaOwner | null = null;
   try {

@@ -20,7 +20,7 @@ export async function setLimits(deps: AppDeps, caller: Caller, rawName: unknown,
     const r = managedUser(deps, name);
     checkPatched({ user: { ...r.overrides, ...patch }, role: deps.admin.role(r.role)?.profile ?? null, defaults: deps.config.defaults, bounds: deps.bounds });
     return applyChange(deps, r.uid, patch.disk !== undefined, () => deps.admin.setUserLimits(r.uid, patch));
-  });
+  }, warningsDetail);
 }
 
 export async function resetLimits(deps: AppDeps, caller: Caller, rawName: unknown): Promise<string[]> {
@@ -28,7 +28,7 @@ export async function resetLimits(deps: AppDeps, caller: Caller, rawName: unknow
   return authorizedChange(deps, caller, ACTIONS.manageLimits, 'ResetLimits', name, async () => {
     const r = managedUser(deps, name);
     return applyChange(deps, r.uid, r.overrides.disk !== null, () => deps.admin.resetUserLimits(r.uid));
-  });
+  }, warningsDetail);
 }
 
 /**
@@ -75,8 +75,11 @@ export async function setProfile(deps: AppDeps, caller: Caller, rawRole: unknown
       deps.events.emit('UserChanged', u.username, u.uid);
     }
     return warnings;
-  });
+  }, warningsDetail);
 }
+
+/** The audit line of a change that answered warnings (e.g. over quota). */
+const warningsDetail = (w: string[]): string => w.join('; ');
 
 /** QuotaUnsupported (with the fix) unless every quota path enforces now. */
 export async function requireEnforcedQuotas(deps: AppDeps): Promise<void> {

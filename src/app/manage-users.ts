@@ -84,7 +84,7 @@ export async function setRole(deps: AppDeps, caller: Caller, rawName: unknown, r
     deps.admin.setRole(r.uid, role);
     await syncGroups(deps, name, role);
     return enforceAfterChange(deps, r, false);
-  });
+  }, (w) => w.join('; '));
 }
 
 export async function setEnabled(deps: AppDeps, caller: Caller, rawName: unknown, enabled: unknown, options: { terminate?: unknown }): Promise<void> {

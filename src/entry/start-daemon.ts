@@ -32,6 +32,7 @@ import { pickCgroupLimits, type CgroupChoice } from '../adapters/enforcement/pic
 import { CgroupfsLimits } from '../adapters/cgroupfs/cgroupfs-limits';
 import { probeCgroupfs } from '../adapters/cgroupfs/hierarchy';
 import { mountPointOf } from '../adapters/quota/probe';
+import { CachedQuota } from '../adapters/enforcement/cached-quota';
 import { pickQuotaBackends, setGracePeriods } from '../adapters/quota/pick-quota-backends';
 import { systemQuotaDeps } from '../adapters/quota/quota-deps';
 import { PriorityLane } from '../adapters/async/priority-lane';
@@ -96,7 +97,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   });
   // Quota paths: a bad one ([Quota] Paths naming no mount point) refuses to start (exit 2).
   const quotaDeps = systemQuotaDeps(programs.run);
-  const quotas = await pickQuotaBackends(config.quota.paths ?? [await mountPointOf('/home', quotaDeps)], quotaDeps);
+  const quotaBackends = await pickQuotaBackends(config.quota.paths ?? [await mountPointOf('/home', quotaDeps)], quotaDeps);
+  const quotas = quotaBackends.map((q) => new CachedQuota(q));
   const clock = { now: () => new Date() };
   const deps: AppDeps = {
     config,
@@ -152,7 +154,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   // Best effort: logins are already served; a failure here is logged and Reconcile can be rerun.
-  for (const f of await setGracePeriods(quotas, config.quota.gracePeriodSec)) log.warn(`${f.path}: grace period not set: ${f.error}, ignoring`);
+  for (const f of await setGracePeriods(quotaBackends, config.quota.gracePeriodSec)) log.warn(`${f.path}: grace period not set: ${f.error}, ignoring`);
   await watchCgroups(deps).catch((e: unknown) => log.error(`cannot watch for new user cgroups: ${(e as Error).message}; cgroups that appear without a login get their limits at the next Reconcile`));
   await watchSessionEnds(deps).catch((e: unknown) => log.warn(`cannot watch logind sessions: ${(e as Error).message}; session ends are recorded only from PAM close_session calls`));
   const report = await reconcile(deps).catch((e: unknown) => {

@@ -14,6 +14,7 @@ import { pickQuotaBackends } from '../../src/adapters/quota/pick-quota-backends'
 import { probeQuotaPath } from '../../src/adapters/quota/probe';
 import { systemQuotaDeps } from '../../src/adapters/quota/quota-deps';
 import type { Logger } from '../../src/core/ports';
+import { QUOTA_CONTRACT } from '../contract/quota-backend-contract';
 
 const BTRFS = '/usr/bin/btrfs';
 const MKFS = '/usr/sbin/mkfs.btrfs';
@@ -145,6 +146,17 @@ describe.skipIf(!runnable)('btrfs qgroups on a loop device (real kernel)', () =>
       message: expect.stringContaining(`the home of plain (${home}) is a plain directory on btrfs`),
     });
     expect(qgroups()).toEqual(before);
+  });
+
+  it.each(QUOTA_CONTRACT.map((c) => [c.name, c] as const))('port contract: %s', async (_n, c) => {
+    const home = join(mnt, 'contract');
+    if (!existsSync(home)) {
+      must(BTRFS, ['subvolume', 'create', '--', home]);
+      chownSync(home, UID + 2, UID + 2);
+      mkdirSync(join(mnt, 'contract-plain'));
+    }
+    settle();
+    await c.run({ quota: backend, owner: { uid: UID + 2, name: 'contract', home }, unholdable: { uid: UID + 3, name: 'plain2', home: join(mnt, 'contract-plain') } });
   });
 
   it('useradd --btrfs-subvolume-home (through ShadowAccountAdmin) makes a home a qgroup can hold; userdel --remove deletes it and remove() leaves no qgroup', async () => {

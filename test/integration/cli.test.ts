@@ -90,7 +90,7 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
     expect(r.stdout).toMatch(/^RESOURCE\s+ALLOCATION\s+SOURCE\s+IN FORCE$/m);
     expect(r.stdout).toMatch(/^memory\s+2G\s+default\s+2G$/m);
     expect(r.stdout).not.toContain('\x1b'); // no colour into a pipe
-    expect(await json('user', 'show', alice.name)).toMatchObject({ name: alice.name, uid: alice.uid, allocation: { cpu: 1, memory: 2 * G }, slice: { exists: true } });
+    expect(await json('user', 'show', alice.name)).toMatchObject({ name: alice.name, uid: alice.uid, allocation: { cpu: 1, memory: 2 * G }, cgroup: { exists: true } });
   });
 
   it('limits show: allocation, sources and what is in force', async () => {
@@ -103,7 +103,7 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
   it('reconcile prints what changed; --json is the report', async () => {
     const r = await c('reconcile');
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(/^Reconciled \d+ user slice\(s\), \d+ managed, backend systemd/);
+    expect(r.stdout).toMatch(/^Reconciled \d+ user cgroup\(s\), \d+ managed, backend systemd/);
     expect(await json('reconcile')).toMatchObject({ backend: 'systemd', errors: [], reverted: [] });
     expect((await c('-q', 'reconcile')).stdout).toBe('');
   });
@@ -144,7 +144,7 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
     const r = await c('status');
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain(`diycloudd ${require('../../package.json').version}, backend systemd`);
-    expect(r.stdout).toMatch(/^NAME\s+UID\s+ROLE\s+ENABLED\s+SLICE\s+MEM USED/m);
+    expect(r.stdout).toMatch(/^NAME\s+UID\s+ROLE\s+ENABLED\s+SESSION\s+MEM USED/m);
     expect(r.stdout).toMatch(new RegExp(`^${alice.name}\\s+${alice.uid}\\s+user\\s+yes\\s+active\\s+300M`, 'm'));
     const j = await json<{ version: string; backend: string; users: { name: string }[] }>('status');
     expect(j).toMatchObject({ version: require('../../package.json').version, backend: 'systemd' });
@@ -158,7 +158,7 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
     expect(list.map((u) => u.name)).toEqual(expect.arrayContaining([alice.name, bob.name]));
     expect(await json('user', 'list', '--role', 'nosuchrole')).toEqual([]);
     const text = await c('user', 'list');
-    expect(text.stdout).toMatch(/^NAME\s+UID\s+ROLE\s+ENABLED\s+CPU\s+MEMORY\s+DISK\s+GPU\s+TASKS$/m);
+    expect(text.stdout).toMatch(/^NAME\s+UID\s+ROLE\s+ENABLED\s+CPU\s+MEMORY\s+DISK\s+GPU\s+TASKS\s+DISK USED$/m);
     expect(text.stdout).toMatch(new RegExp(`^${bob.name}\\s+${bob.uid}\\s+user\\s+yes\\s+1\\s+2G`, 'm'));
     expect((await c('user', 'adopt', 'nosuchuser')).code).toBe(3);
   });
@@ -182,7 +182,7 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
   });
 
   it('profile set / list, and user role (SetProfile, ListProfiles, SetRole)', async () => {
-    expect(await json('profile', 'set', 'staff', '--cpu', '0.5', '--memory', '1G', '--tasks', '300')).toEqual({ ok: true });
+    expect(await json('profile', 'set', 'staff', '--cpu', '0.5', '--memory', '1G', '--tasks', '300')).toEqual({ ok: true, warnings: [] });
     const profiles = await json<unknown>('profile', 'list');
     expect(JSON.stringify(profiles)).toContain('"staff"');
     expect((await c('profile', 'list')).stdout).toMatch(/^staff\s+\d+\s+0\.5\s+1G\s/m);
@@ -192,14 +192,14 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
   });
 
   it('limits set applies at once to the live slice; limits reset brings the profile back', async () => {
-    expect(await json('limits', 'set', alice.name, '--cpu', '0.25', '--memory', '512M', '--no-gpu', '--tasks', '100')).toEqual({ ok: true });
+    expect(await json('limits', 'set', alice.name, '--cpu', '0.25', '--memory', '512M', '--no-gpu', '--tasks', '100')).toEqual({ ok: true, warnings: [] });
     expect(await json('limits', 'show', alice.name)).toMatchObject({ allocation: { cpu: 0.25, memory: 512 * M, gpu: false, tasks: 100 }, sources: { cpu: 'user', memory: 'user' } });
     expect(fake.props(alice.uid)).toMatchObject({ CPUQuotaPerSecUSec: 250_000n, MemoryMax: 512n * BigInt(M), TasksMax: 100n });
     const bad = await c('limits', 'set', alice.name, '--memory', '2X');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^diycloudctl: (limits\.)?memory: /);
     expect((await c('limits', 'set', 'nosuchuser', '--cpu', '1')).code).toBe(3);
-    expect(await json('limits', 'reset', alice.name)).toEqual({ ok: true });
+    expect(await json('limits', 'reset', alice.name)).toEqual({ ok: true, warnings: [] });
     expect(await json('limits', 'show', alice.name)).toMatchObject({ allocation: { cpu: 0.5, memory: G } });
   });
 

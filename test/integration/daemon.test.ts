@@ -87,7 +87,7 @@ describe.skipIf(!isRoot)('diycloudd on a real dbus-daemon', () => {
       name: u.name, uid: u.uid, managed: true, inDatabase: true, enabled: true,
       allocation: { cpu: 0.5, memory: 512 * 1024 ** 2, disk: 5 * 1024 ** 3, gpu: false, tasks: 200 },
       sources: { cpu: 'user', memory: 'user', disk: 'default', gpu: 'default', tasks: 'user' },
-      slice: { exists: true, limits: { CPUQuotaPerSecUSec: 500000, MemoryMax: 536870912 } },
+      cgroup: { exists: true, settings: { cpuQuotaPerSecUsec: 500000, memoryMaxBytes: 536870912 } },
     });
   });
 
@@ -101,8 +101,8 @@ describe.skipIf(!isRoot)('diycloudd on a real dbus-daemon', () => {
   it('Reconcile re-applies changed allocations and reports what it changed; an audit row is written', async () => {
     sql(d.dbPath, "UPDATE resource_allocations SET cpu_limit = 2, mem_limit = '1G' WHERE user_id = (SELECT id FROM users WHERE uid = 2400)");
     const report = JSON.parse((await json('Reconcile', '')).data[0] as string);
-    expect(report).toMatchObject({ backend: 'systemd', errors: [], reverted: [] });
-    expect(report.changed).toContainEqual({ uid: 2400, user: 'dclinger', properties: ['CPUQuotaPerSecUSec', 'MemoryMax'] });
+    expect(report, JSON.stringify(report)).toMatchObject({ backend: 'systemd', errors: [], reverted: [] });
+    expect(report.changed).toContainEqual({ uid: 2400, user: 'dclinger', properties: ['cpuQuotaPerSecUsec', 'memoryMaxBytes'] });
     expect(fake.props(2400)).toMatchObject({ CPUQuotaPerSecUSec: 2_000_000n, MemoryMax: 1024n ** 3n });
     const again = JSON.parse((await json('Reconcile', '')).data[0] as string);
     expect(again.changed).toEqual([]);

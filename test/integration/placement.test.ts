@@ -76,7 +76,7 @@ describe.skipIf(!isRoot)('OpenSession places the hook\'s parent (the PAM applica
     expect(order).toEqual([`start diycloud-${alice.uid}-${r.pid}.scope`, `set user-${alice.uid}.slice`]);
     expect(fake.props(alice.uid)).toMatchObject({ CPUQuotaPerSecUSec: 500_000n, MemoryMax: 256n * 1024n ** 2n });
     expect(openSessions(alice.uid)).toBe(1);
-    expect(d.log()).toMatch(new RegExp(`uid ${alice.uid}: moved login process ${r.pid} into user-${alice.uid}.slice uid=${alice.uid} pid=${r.pid} comm="sh" from=`));
+    expect(d.log()).toMatch(new RegExp(`uid ${alice.uid}: moved login process ${r.pid} into its cgroup \\(systemd\\) uid=${alice.uid} pid=${r.pid} comm="sh" from=`));
   });
 
   it('an NSS user without a row: the same, into a slice that did not exist before (a first cron job)', async () => {
