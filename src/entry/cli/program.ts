@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { addAuditCommand } from './commands/audit';
+import { addDoctorCommand } from './commands/doctor';
 import { addLimitsCommands, addProfileCommands } from './commands/limits';
 import { addReconcileCommand } from './commands/reconcile';
 import { addStatusCommand } from './commands/status';
@@ -43,5 +44,6 @@ Exit status: 0 on success, 2 for a usage error, otherwise the code of the daemon
   addLimitsCommands(program);
   addProfileCommands(program);
   addAuditCommand(program);
+  addDoctorCommand(program);
   return program;
 }

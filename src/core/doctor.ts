@@ -1,0 +1,203 @@
+// diycloudctl doctor's decisions: from facts gathered on the host to a list of checks, each with its fix.
+
+import type { QuotaPathStatus } from './ports';
+
+/** Where the installed pieces live (packaging/install.sh with the default prefix /usr). */
+export const DOCTOR_PATHS = {
+  hook: '/usr/libexec/diycloud/pam-hook',
+  pamProfile: '/usr/share/pam-configs/diycloud',
+  pamAccount: '/etc/pam.d/common-account',
+  pamSession: '/etc/pam.d/common-session',
+  unit: 'diycloudd',
+  daemon: '/usr/sbin/diycloudd',
+} as const;
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  readonly id: string;
+  readonly title: string;
+  readonly status: CheckStatus;
+  readonly detail: string;
+  /** What to do about a warn or fail; null when there is nothing to do. */
+  readonly fix: string | null;
+}
+
+export interface ConfigFact {
+  readonly path: string;
+  /** missing: no file, the documented defaults apply; invalid: it cannot be read or parsed (error says why). */
+  readonly state: 'valid' | 'missing' | 'invalid';
+  readonly error: string | null;
+}
+
+/** What the cgroupfs probe found under /sys/fs/cgroup. */
+export type CgroupfsFact =
+  | { readonly version: 'v1'; readonly cpuMount: string; readonly memoryMount: string }
+  | { readonly version: 'v2'; readonly mountPoint: string; readonly controllers: readonly string[] }
+  | { readonly version: null; readonly reason: string };
+
+export type QuotaFact = { readonly path: string; readonly status: QuotaPathStatus } | { readonly path: string; readonly error: string };
+
+/** A file's stat(2) as far as the hook check needs it; null when it does not exist. */
+export interface FileFact {
+  readonly isFile: boolean;
+  readonly mode: number;
+  readonly uid: number;
+}
+
+/** `systemctl is-enabled` / `is-active` answers ("enabled", "inactive", "not-found" …). */
+export interface UnitFact {
+  readonly enabled: string;
+  readonly active: string;
+}
+
+export type DaemonFact = { readonly version: string; readonly backend: string } | { readonly error: string };
+
+export interface DoctorFacts {
+  readonly config: ConfigFact;
+  /** [Backend] Cgroups= (the default when the config is invalid). */
+  readonly cgroupChoice: 'auto' | 'systemd' | 'cgroupfs' | 'none';
+  /** systemd is PID 1 (/run/systemd/system exists, as sd_booted() checks). */
+  readonly systemdBooted: boolean;
+  readonly cgroupfs: CgroupfsFact;
+  /** The configured quota paths, or null for the default (the filesystem holding /home). */
+  readonly quotaPaths: readonly string[] | null;
+  readonly quota: readonly QuotaFact[];
+  readonly hook: FileFact | null;
+  /** The text of each PAM file; null when it does not exist. */
+  readonly pam: { readonly profile: boolean; readonly account: string | null; readonly session: string | null };
+  /** null when systemd is not PID 1 or systemctl is not installed. */
+  readonly unit: UnitFact | null;
+  readonly daemon: DaemonFact;
+}
+
+const ok = (id: string, title: string, detail: string): Check => ({ id, title, status: 'ok', detail, fix: null });
+
+export function configCheck(c: ConfigFact): Check {
+  const title = 'configuration';
+  if (c.state === 'missing') return ok('config', title, `${c.path} does not exist: the documented defaults apply`);
+  if (c.state === 'valid') return ok('config', title, `${c.path} is valid`);
+  return {
+    id: 'config',
+    title,
+    status: 'fail',
+    detail: `${c.error ?? `${c.path} is invalid`} (diycloudd will not start; the other checks assume the defaults)`,
+    fix: `edit ${c.path} as the message says, then restart diycloudd`,
+  };
+}
+
+const CGROUP_FIX =
+  'boot the host with systemd as init, or mount cgroup2 on /sys/fs/cgroup with the cpu and memory controllers (or cgroup v1 cpu and memory hierarchies under it)';
+
+function cgroupfsDetail(f: CgroupfsFact): string {
+  if (f.version === 'v1') return `cgroupfs (v1): cpu at ${f.cpuMount}, memory at ${f.memoryMount}`;
+  if (f.version === 'v2') return `cgroupfs (v2) at ${f.mountPoint}: ${f.controllers.join(' ')}`;
+  return f.reason;
+}
+
+/** Mirrors the daemon's choice (pickCgroupLimits), from the config and what the host offers. */
+export function cgroupCheck(choice: DoctorFacts['cgroupChoice'], systemdBooted: boolean, f: CgroupfsFact): Check {
+  const [id, title] = ['cgroups', 'cgroup controllers'];
+  if (choice === 'none') return { id, title, status: 'warn', detail: '[Backend] Cgroups=none: CPU and memory limits are recorded, not enforced', fix: 'set [Backend] Cgroups=auto and restart diycloudd' };
+  if (choice === 'systemd') {
+    if (systemdBooted) return ok(id, title, 'systemd (as configured)');
+    return { id, title, status: 'fail', detail: '[Backend] Cgroups=systemd, but systemd is not PID 1 on this host', fix: 'set [Backend] Cgroups=auto (diycloud then manages its own cgroups) and restart diycloudd' };
+  }
+  if (choice === 'auto' && systemdBooted) return ok(id, title, 'systemd');
+  if (f.version !== null) return ok(id, title, cgroupfsDetail(f));
+  const what = choice === 'cgroupfs' ? '[Backend] Cgroups=cgroupfs, but diycloudd will not start: ' : 'no systemd and no usable cgroup hierarchy, so limits are not enforced: ';
+  return { id, title, status: 'fail', detail: what + f.reason, fix: CGROUP_FIX };
+}
+
+export function quotaChecks(paths: readonly string[] | null, facts: readonly QuotaFact[]): Check[] {
+  if (paths !== null && paths.length === 0) {
+    return [{ id: 'quota', title: 'disk quotas', status: 'warn', detail: '[Quota] Paths is empty: disk allocations are recorded, not enforced', fix: 'set [Quota] Paths to the mount point of the filesystem holding the home directories' }];
+  }
+  return facts.map((q): Check => {
+    const [id, title] = [`quota:${q.path}`, `disk quotas on ${q.path}`];
+    if ('error' in q) return { id, title, status: 'fail', detail: q.error, fix: 'set [Quota] Paths to the mount point of the filesystem holding the home directories, then restart diycloudd' };
+    const s = q.status;
+    const where = `${s.mountPoint ?? s.path} (${s.fsType ?? 'unknown'}, ${s.backend})`;
+    if (s.state === 'enforced') return ok(id, title, `${where}: enforced`);
+    return { id, title, status: s.state === 'accounting' ? 'warn' : 'fail', detail: `${where}: ${s.state}${s.reason ? `: ${s.reason}` : ''}`, fix: s.fix };
+  });
+}
+
+/** pam_exec is run as root at every login: the hook must be a root-owned executable no one else can write. */
+export function hookCheck(f: FileFact | null): Check {
+  const [id, title, path] = ['hook', 'PAM hook binary', DOCTOR_PATHS.hook];
+  const reinstall = 'install diycloud again (packaging/install.sh puts the hook there with mode 0755)';
+  if (f === null) return { id, title, status: 'fail', detail: `${path} does not exist`, fix: reinstall };
+  if (!f.isFile || (f.mode & 0o111) === 0) return { id, title, status: 'fail', detail: `${path} is not an executable file`, fix: reinstall };
+  if (f.uid !== 0 || (f.mode & 0o022) !== 0) {
+    return { id, title, status: 'fail', detail: `${path} is writable by others than root (owner uid ${f.uid}, mode ${(f.mode & 0o7777).toString(8).padStart(4, '0')}), and every login runs it as root`, fix: `chown root:root ${path} && chmod 0755 ${path}` };
+  }
+  return ok(id, title, `${path} is executable`);
+}
+
+/** A pam_exec line of `type` ("account", "session") that runs our hook, not commented out. */
+function hasHookLine(text: string, type: 'account' | 'session'): boolean {
+  return text.split('\n').some((raw) => {
+    const line = raw.replace(/#.*/, '').trim();
+    const words = line.split(/\s+/);
+    return words[0] === type && words.includes('pam_exec.so') && words.includes(DOCTOR_PATHS.hook);
+  });
+}
+
+export function pamCheck(p: DoctorFacts['pam']): Check {
+  const [id, title] = ['pam', 'PAM profile'];
+  const missing: string[] = [];
+  const absent: string[] = [];
+  for (const [path, text, type] of [[DOCTOR_PATHS.pamAccount, p.account, 'account'], [DOCTOR_PATHS.pamSession, p.session, 'session']] as const) {
+    if (text === null) absent.push(path);
+    else if (!hasHookLine(text, type)) missing.push(path);
+  }
+  if (!p.profile) return { id, title, status: 'fail', detail: `${DOCTOR_PATHS.pamProfile} does not exist`, fix: 'install diycloud again (packaging/install.sh), then pam-auth-update --enable diycloud' };
+  if (absent.length > 0) {
+    return { id, title, status: 'fail', detail: `${absent.join(' and ')} ${absent.length > 1 ? 'do' : 'does'} not exist (not a pam-auth-update system?)`, fix: `add the Account and Session lines of ${DOCTOR_PATHS.pamProfile} to this system's PAM stack (docs/pam-hook.md)` };
+  }
+  if (missing.length > 0) return { id, title, status: 'fail', detail: `the diycloud hook line is missing from ${missing.join(' and ')}: logins are not held to their allocation`, fix: 'pam-auth-update --enable diycloud' };
+  return ok(id, title, `enabled in ${DOCTOR_PATHS.pamAccount} and ${DOCTOR_PATHS.pamSession}`);
+}
+
+export function unitCheck(systemdBooted: boolean, u: UnitFact | null): Check {
+  const [id, title, unit] = ['unit', 'systemd unit', DOCTOR_PATHS.unit];
+  if (!systemdBooted) return { id, title, status: 'warn', detail: 'systemd is not PID 1: the unit is not used, nothing restarts diycloudd when it exits', fix: `run ${DOCTOR_PATHS.daemon} from this host's init system (it needs the system bus)` };
+  if (u === null) return { id, title, status: 'fail', detail: 'systemctl is not installed', fix: 'apt install systemd' };
+  if (u.enabled === 'not-found') return { id, title, status: 'fail', detail: `${unit}.service is not installed`, fix: 'install diycloud (packaging/install.sh), then systemctl enable --now diycloudd' };
+  const detail = `${unit}.service is ${u.enabled} and ${u.active}`;
+  if (u.active === 'failed') return { id, title, status: 'fail', detail, fix: 'journalctl -u diycloudd -b says why; fix that, then systemctl restart diycloudd' };
+  if (u.active !== 'active' && u.active !== 'activating' && u.active !== 'reloading') return { id, title, status: 'fail', detail, fix: 'systemctl enable --now diycloudd' };
+  // enabled-runtime, static, alias …: started now, but not at the next boot unless enabled.
+  if (u.enabled !== 'enabled') return { id, title, status: 'warn', detail: `${detail}: it will not start at the next boot`, fix: 'systemctl enable diycloudd' };
+  return ok(id, title, detail);
+}
+
+export function daemonCheck(systemdBooted: boolean, d: DaemonFact): Check {
+  const [id, title] = ['daemon', 'diycloudd on the bus'];
+  if ('error' in d) {
+    const fix = systemdBooted ? 'systemctl start diycloudd (journalctl -u diycloudd -b says why it stopped)' : `start ${DOCTOR_PATHS.daemon} (it needs the system bus)`;
+    return { id, title, status: 'fail', detail: d.error, fix };
+  }
+  const detail = `diycloudd ${d.version}, backend ${d.backend}`;
+  if (d.backend === 'none') return { id, title, status: 'warn', detail: `${detail}: CPU and memory limits are recorded, not enforced`, fix: 'see the cgroup controllers check, then restart diycloudd' };
+  return ok(id, title, detail);
+}
+
+/** Every check, in the order an admin fixes them: config first, the daemon last. */
+export function diagnose(f: DoctorFacts): Check[] {
+  return [
+    configCheck(f.config),
+    cgroupCheck(f.cgroupChoice, f.systemdBooted, f.cgroupfs),
+    ...quotaChecks(f.quotaPaths, f.quota),
+    hookCheck(f.hook),
+    pamCheck(f.pam),
+    unitCheck(f.systemdBooted, f.unit),
+    daemonCheck(f.systemdBooted, f.daemon),
+  ];
+}
+
+/** Healthy enough: nothing failed (warnings are allowed). */
+export function allPassed(checks: readonly Check[]): boolean {
+  return checks.every((c) => c.status !== 'fail');
+}
