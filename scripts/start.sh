@@ -42,8 +42,58 @@ else
   echo "start.sh: no system bus here; started a private bus at $address"
 fi
 
+# How to see enforcement happen: a limited user, the hook on su's PAM service, a login, the kernel's files.
+walkthrough() {
+  local ctl="node $root/dist/entry/cli.js --bus-address $address" cpu_file mem_file stat_file
+  case $1 in
+    "cgroupfs (v1)")
+      cpu_file='/sys/fs/cgroup/cpu/diycloud/user-$(id -u)/cpu.cfs_quota_us'
+      mem_file='/sys/fs/cgroup/memory/diycloud/user-$(id -u)/memory.limit_in_bytes'
+      stat_file='/sys/fs/cgroup/cpu/diycloud/user-$(id -u)/cpu.stat' ;;
+    "cgroupfs (v2)")
+      cpu_file='/sys/fs/cgroup/diycloud/user-$(id -u)/cpu.max'
+      mem_file='/sys/fs/cgroup/diycloud/user-$(id -u)/memory.max'
+      stat_file='/sys/fs/cgroup/diycloud/user-$(id -u)/cpu.stat' ;;
+    none)
+      echo "start.sh: backend none: no usable cgroup hierarchy here, so limits are recorded but not enforced"
+      return ;;
+    *) return ;; # systemd: see `systemctl show user-UID.slice`
+  esac
+  cat <<TXT
+
+See a login held to its limits (as root, in another terminal):
+  1. A user in [Users] UIDMin..UIDMax, managed by diycloud, with limits:
+       useradd -m -s /bin/bash demo
+       $ctl user adopt demo
+       $ctl limits set demo --cpu 0.2 --memory 64M
+       $ctl user show demo
+  2. The hook on su's PAM service ("su -" reads /etc/pam.d/su-l); without type=, it runs at open and close:
+       cp /etc/pam.d/su-l /etc/pam.d/su-l.before-diycloud
+       echo 'session required pam_exec.so quiet seteuid $root/dist/pam-hook $hook_conf' >> /etc/pam.d/su-l
+  3. Log in; the login is in diycloud/user-UID with the quota (20000 us per 100000 us = 0.2 CPU) and limit (64M):
+       su - demo
+       cat /proc/self/cgroup
+       cat $cpu_file
+       cat $mem_file
+       sh -c 'while :; do :; done' & sleep 5; ps -o pcpu=,args= -p \$!; kill \$!     # about 20 %
+       grep throttled $stat_file
+       exit
+  4. After logout the empty groups go at the next reconcile (or the periodic one):
+       $ctl reconcile
+  5. Undo:
+       mv /etc/pam.d/su-l.before-diycloud /etc/pam.d/su-l; userdel -r demo
+TXT
+}
+
 conf=/etc/diycloud/diycloud.conf
 [[ -f $conf ]] || conf=$root/packaging/diycloud.conf
+# The hook reads its bus from the config: a copy of it that names this bus, for a PAM line to pass (below).
+hook_conf=$run/hook.conf
+awk -v bus="$address" -v rundir="$run" '
+  /^[[:space:]]*\[/ { hook = ($0 ~ /^[[:space:]]*\[Hook\][[:space:]]*$/); print; if (hook) { print "BusAddress=" bus; print "RuntimeDirectory=" rundir; seen = 1 }; next }
+  hook && /^[[:space:]]*(BusAddress|RuntimeDirectory)[[:space:]]*=/ { next }
+  { print }
+  END { if (!seen) { print "[Hook]"; print "BusAddress=" bus; print "RuntimeDirectory=" rundir } }' "$conf" > "$hook_conf"
 cat <<TXT
 
 diycloudd is starting (config $conf, database $state/diycloud.db). Reach it with:
@@ -66,4 +116,17 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# Once it answers: which backend it chose, and how to watch it enforce a login's limits.
+backend=
+for _ in $(seq 1 100); do
+  kill -0 "$daemon" 2>/dev/null || break
+  backend=$(busctl --address="$address" get-property org.diycloud.Manager1 /org/diycloud/Manager1 org.diycloud.Manager1 Backend 2>/dev/null | sed -n 's/^s "\(.*\)"$/\1/p') || true
+  [[ -n $backend ]] && break
+  sleep 0.1
+done
+if [[ -n $backend ]]; then
+  echo "start.sh: diycloudd is up; Backend is \"$backend\""
+  walkthrough "$backend"
+fi
 wait "$daemon"
