@@ -122,8 +122,8 @@ async function run(bus, kind, n, out) {
       const t = process.hrtime.bigint();
       const v = JSON.parse(body);
       info.clientParseMs = Number(process.hrtime.bigint() - t) / 1e6;
-      if (Array.isArray(v)) { info.items = v.length; info.withSlice = v.filter((u) => u.slice && u.slice.exists).length; }
-      else info.sliceExists = !!(v.slice && v.slice.exists);
+      if (Array.isArray(v)) { info.items = v.length; info.withSlice = v.filter((u) => u.cgroup && u.cgroup.exists).length; }
+      else info.sliceExists = !!(v.cgroup && v.cgroup.exists);
     }
     reply[k] = info;
     delete o.last;

@@ -10,6 +10,9 @@ import { enforceAllocation, type EnforceResult } from './enforce-allocation';
 import { resolveUser } from './resolve-user';
 import { sessionField } from './session-field';
 
+/** How long after CloseSession an empty-again cgroup is released (the PAM application exits right after the hook). */
+export const RELEASE_RETRY_MS = 2_000;
+
 /** The account phase: never touches NSS, so it stays fast and works when a directory is down. */
 export function checkLogin(deps: AppDeps, args: { user: unknown; service: unknown; rhost: unknown }): LoginDecision {
   const name = validateUsername(args.user);
@@ -74,9 +77,15 @@ export async function closeSession(deps: AppDeps, args: SessionArgs): Promise<vo
   if (!deps.store.closeSession(ev, deps.clock.now().toISOString())) {
     deps.log.debug(`no open session of ${ev.username} on ${ev.service}/${ev.tty} to close, ignoring`, { uid: ev.uid });
   }
-  // cgroupfs: the user's cgroup goes when its last process has (the session's own processes may
-  // still be exiting: Reconcile removes what is left). systemd collects its slices itself.
-  await deps.queue.run(ev.uid, () => deps.cgroups.release(ev.uid)).catch((e: unknown) => deps.log.debug(`uid ${ev.uid}: cgroup not released: ${(e as Error).message}`, { uid: ev.uid }));
+  // cgroupfs: the user's cgroup goes once its last process has. When CloseSession runs, the PAM
+  // application (su, sshd's session process) and the hook are still in it, so the release is tried
+  // again shortly after; Reconcile removes whatever is left. systemd collects its slices itself.
+  const uid = ev.uid;
+  const release = (): Promise<boolean> => deps.queue.run(uid, () => deps.cgroups.release(uid)).catch((e: unknown) => {
+    deps.log.debug(`uid ${uid}: cgroup not released: ${(e as Error).message}`, { uid });
+    return false;
+  });
+  if (!(await release())) deps.scheduler.after(RELEASE_RETRY_MS, () => void release());
 }
 
 async function sessionEvent(deps: AppDeps, args: SessionArgs): Promise<SessionEvent> {

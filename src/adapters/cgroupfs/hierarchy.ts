@@ -1,5 +1,6 @@
 // Which cgroup hierarchy this host has (v2 at the root, or v1 per-controller mounts), found from /proc/self/mountinfo.
 
+import { parseMountinfo, type MountEntry } from '../proc/mountinfo';
 import { nodeCgroupFs, readOptional, type CgroupFs } from './cgroupfs-fs';
 
 /** The controllers diycloud writes. cpu and memory are required; cpuacct (usage) and pids (tasksMax) are optional. */
@@ -7,15 +8,6 @@ export type Controller = 'cpu' | 'cpuacct' | 'memory' | 'pids';
 
 /** Every v1 controller name the kernel knows: the rest of a cgroup mount's super options are options. */
 const V1_CONTROLLERS = new Set(['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'net_cls', 'net_prio', 'blkio', 'perf_event', 'hugetlb', 'pids', 'rdma', 'misc']);
-
-/** One line of mountinfo (proc(5)): the fields this backend needs. */
-export interface MountEntry {
-  /** The path inside the filesystem that is mounted (field 4): for a cgroup, the hierarchy path seen at the mount point. */
-  readonly root: string;
-  readonly mountPoint: string;
-  readonly fsType: string;
-  readonly superOptions: readonly string[];
-}
 
 /** One v1 hierarchy: where it is mounted, and which controllers it carries (cpu and cpuacct are often together). */
 export interface V1Hierarchy {
@@ -39,24 +31,6 @@ export interface V2Probe {
 }
 
 export type CgroupfsProbe = V1Probe | V2Probe | { readonly version: null; readonly reason: string };
-
-/** mountinfo escapes space, tab, newline and backslash in paths as \ooo. */
-function unescape(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-export function parseMountinfo(text: string): MountEntry[] {
-  const out: MountEntry[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    const sep = f.indexOf('-', 6); // optional fields (shared:N …) come before the "-"
-    if (sep < 0) continue;
-    const [fsType, , superOpts] = [f[sep + 1], f[sep + 2], f[sep + 3]];
-    if (fsType === undefined || superOpts === undefined) continue;
-    out.push({ root: unescape(f[3]!), mountPoint: unescape(f[4]!), fsType, superOptions: superOpts.split(',') });
-  }
-  return out;
-}
 
 /**
  * The mount in force at each mount point is the last one listed there (a later mount hides an

@@ -5,7 +5,7 @@ import type { DiskSettings } from '../../core/enforcement-plan';
 import { DiycloudError } from '../../core/errors';
 import type { DiskUsage, QuotaBackend, QuotaOwner, QuotaPathStatus } from '../../core/ports';
 import type { RunResult } from '../exec/run-program';
-import { findMount, parseMountinfo, pathThroughMount, type MountEntry } from './mountinfo';
+import { findMount, parseMountinfo, pathThroughMount, type MountEntry } from '../proc/mountinfo';
 import { probeInUse, quotaUnsupported } from './probe';
 import { isMissing, LISTING_MAX_BYTES, type QuotaDeps } from './quota-deps';
 

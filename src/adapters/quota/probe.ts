@@ -2,7 +2,7 @@
 
 import { DiycloudError } from '../../core/errors';
 import type { QuotaPathStatus } from '../../core/ports';
-import { findMount, hasOption, parseMountinfo, type MountEntry } from './mountinfo';
+import { findMount, hasOption, parseMountinfo, type MountEntry } from '../proc/mountinfo';
 import { isMissing, systemQuotaDeps, type QuotaDeps } from './quota-deps';
 
 /** The adapter for a filesystem type: quota-tools where the kernel's VFS quotas (or XFS's own) apply. */

@@ -27,7 +27,17 @@ export class Interrupted extends Error {
 }
 
 /** What diycloudctl prints on stderr and exits with for `e`. */
+/** diycloudctl doctor found a failed check (exit 1: problems found, the fixes printed above). */
+export class ProblemsFound extends Error {
+  readonly exitCode = 1;
+
+  constructor(failed: number) {
+    super(`doctor: ${failed} check${failed === 1 ? '' : 's'} failed; the fixes are listed above`);
+    this.name = 'ProblemsFound';
+  }
+}
+
 export function describeFailure(e: unknown): { message: string; exitCode: number } {
-  if (e instanceof ManagerCallError || e instanceof UsageError || e instanceof Interrupted) return { message: e.message, exitCode: e.exitCode };
+  if (e instanceof ManagerCallError || e instanceof UsageError || e instanceof Interrupted || e instanceof ProblemsFound) return { message: e.message, exitCode: e.exitCode };
   return { message: e instanceof Error ? e.message : String(e), exitCode: ERROR_CATALOGUE.Failed.exitCode };
 }

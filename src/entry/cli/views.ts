@@ -85,7 +85,8 @@ export function renderUsage(users: readonly UserView[], color = false): string {
 
 export function renderReconcile(r: ReconcileReport): string {
   const lines = [`Reconciled ${r.slices} user cgroup(s), ${r.managed} managed, backend ${r.backend}, in ${r.durationMs} ms.`];
-  if (!r.changed.length && !r.reverted.length && !r.errors.length && !(r.quotas ?? []).length) lines.push('Nothing changed.');
+  if (!r.changed.length && !r.reverted.length && !r.errors.length && !(r.quotas ?? []).length && !(r.released ?? []).length) lines.push('Nothing changed.');
+  if ((r.released ?? []).length) lines.push(`released: ${r.released.length} empty cgroup(s) (uid ${r.released.join(', ')})`);
   for (const q of r.quotas ?? []) lines.push(`quota: uid ${q.uid}${q.user ? ` (${q.user})` : ''} on ${q.path}`);
   for (const c of r.changed) lines.push(`changed: uid ${c.uid}${c.user ? ` (${c.user})` : ''}: ${c.properties.join(', ')}`);
   for (const uid of r.reverted) lines.push(`lifted: uid ${uid} (no longer managed)`);

@@ -1,6 +1,6 @@
 // Unit: /proc/self/mountinfo parsing (real lines from this host), the mount holding a path, and btrfs paths seen through a mount.
 import { describe, expect, it } from 'vitest';
-import { findMount, hasOption, parseMountinfo, pathThroughMount } from '../../../src/adapters/quota/mountinfo';
+import { findMount, hasOption, parseMountinfo, pathThroughMount } from '../../../src/adapters/proc/mountinfo';
 
 // Recorded on this host (Debian 12, kernel 6.18): the root, proc, a cgroup v1 hierarchy, a btrfs loop
 // device mounted whole and as the subvolume @home, and a tmpfs on a directory whose name has a space.

@@ -7,6 +7,7 @@ import { ManagerClient } from '../../../adapters/dbus/manager-client';
 import { allPassed, diagnose, type Check } from '../../../core/doctor';
 import { emit } from '../action';
 import { busAddress, createContext, processEnv, type GlobalOptions } from '../context';
+import { ProblemsFound } from '../errors';
 import { renderTable } from '../format';
 
 /** The daemon may be down or wedged: doctor must still answer soon, so the bus gets far less than a command's 25 s. */
@@ -16,14 +17,6 @@ const DAEMON_TIMEOUT_MS = 5_000;
 export const EXIT_PROBLEMS = 1;
 
 /** Thrown after the report is printed: the program prints this one line on stderr and exits 1. */
-export class ProblemsFound extends Error {
-  readonly exitCode = EXIT_PROBLEMS;
-
-  constructor(failed: number) {
-    super(`doctor: ${failed} check${failed === 1 ? '' : 's'} failed; the fixes are listed above`);
-    this.name = 'ProblemsFound';
-  }
-}
 
 /** Asks diycloudd for Version and Backend on `address`, with a short timeout. */
 export async function askDaemon(address: string, timeoutMs = DAEMON_TIMEOUT_MS): Promise<{ version: string; backend: string }> {
