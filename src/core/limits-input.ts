@@ -16,7 +16,13 @@ export const LIMIT_KEYS = ['cpu', 'memory', 'disk', 'gpu', 'tasks'] as const;
 const bad = (field: string, msg: string) => new DiycloudError('InvalidArgument', `limits.${field}: ${msg}`, { field });
 
 function size(field: string, v: unknown): string {
-  if (typeof v === 'string') return formatSize(parseSize(v, `limits.${field}`));
+  if (typeof v === 'string') {
+    try {
+      return formatSize(parseSize(v, `limits.${field}`));
+    } catch (e) {
+      throw new DiycloudError('InvalidArgument', (e as Error).message, { field }); // the key, like every other limits error
+    }
+  }
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0) throw bad(field, 'too large, or not a whole number of bytes');
     return formatSize(v);

@@ -50,6 +50,17 @@ describe('disk quotas', () => {
     expect((await getUser(d, 'alice')).disk).toEqual([{ path: '/home', state: 'enforced', usedBytes: 1536 * M, softBytes: Math.floor(0.9 * G / 1024) * 1024, hardBytes: G, overQuota: true }]);
   });
 
+  it('bad disk input is a typed error and changes nothing: below the floor, a hostile size string', async () => {
+    const { d, q } = setup();
+    await expect(setLimits(d, root, 'alice', { disk: '1M' })).rejects.toMatchObject({ code: 'LimitOutOfRange', field: 'disk' });
+    await expect(setLimits(d, root, 'alice', { disk: '1G; rm -rf /' })).rejects.toMatchObject({ code: 'InvalidArgument', field: 'disk' });
+    await expect(setLimits(d, root, 'alice', { disk: 2 ** 60 })).rejects.toMatchObject({ code: 'InvalidArgument' });
+    expect(d.store.userByName('alice')?.overrides.disk).toBeNull();
+    expect(q.ops).toEqual([]);
+    await expect(setLimits(d, root, 'alice', { disk: 0 })).resolves.toEqual([]); // 0: no quota, always allowed
+    expect(q.users.get(1000)?.hardBytes).toBe(0);
+  });
+
   it('a path that cannot enforce: SetLimits --disk is QuotaUnsupported and nothing changes; other changes go on', async () => {
     const { d, q } = setup();
     await setLimits(d, root, 'alice', { disk: '2G' });
