@@ -23,10 +23,13 @@ export async function recoverIntent(deps: AppDeps, i: Intent): Promise<void> {
   }
   // Quotas first, while the home (a btrfs subvolume) still exists to name its qgroup; a second
   // pass after userdel removes a qgroup whose subvolume userdel deleted.
+  // A path whose quotas are off holds no limit to remove (and may lack the tools).
   const owner: QuotaOwner = { uid: i.uid, name: i.username, home: ours ? account.home ?? null : null };
-  for (const q of deps.quotas) await q.remove(owner);
+  const held = [];
+  for (const q of deps.quotas) if ((await q.status()).state !== 'off') held.push(q);
+  for (const q of held) await q.remove(owner);
   if (ours) await deps.accountAdmin.deleteAccount(i.username, i.detail.removeHome === true);
-  if (ours) for (const q of deps.quotas) await q.remove(owner);
+  if (ours) for (const q of held) await q.remove(owner);
   if ((await deps.cgroups.observe(i.uid)) !== null) await deps.cgroups.apply(i.uid, NO_CGROUP_LIMITS);
   await deps.cgroups.release(i.uid).catch(() => false);
   deps.store.forgetApplied(i.uid);

@@ -177,7 +177,7 @@ describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
     const s = await e.waitSlice(d, (p) => p.MemoryMax === String(768 * M), 5000);
     expect(s).toMatchObject({ ActiveState: 'active', ...expectedSlice(0.75, 768 * M) });
     await linger('frank', expectedSlice(0.25, 384 * M));
-    expect(await e.journal('-u diycloudd')).toMatch(new RegExp(`uid ${uid('frank')}: new slice got its allocation`));
+    expect(await e.journal('-u diycloudd')).toMatch(new RegExp(`uid ${uid('frank')}: new cgroup got its allocation`));
   }, 120_000);
 
   it('6. an allocation changed in the database lands on a live slice through Reconcile, which reports it', async () => {
@@ -197,9 +197,9 @@ describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
     const mine = report.changed.find((c) => c.uid === uid('erin'));
     if (mine) {
       expect(mine).toMatchObject({ user: 'erin' });
-      expect(mine.properties).toEqual(expect.arrayContaining(['CPUQuotaPerSecUSec', 'MemoryMax']));
+      expect(mine.properties).toEqual(expect.arrayContaining(['cpuQuotaPerSecUsec', 'memoryMaxBytes']));
     } else {
-      expect(await e.journal('-u diycloudd')).toMatch(new RegExp(`uid ${uid('erin')}: new slice got its allocation \\(CPUQuotaPerSecUSec, MemoryMax`));
+      expect(await e.journal('-u diycloudd')).toMatch(new RegExp(`uid ${uid('erin')}: new cgroup got its allocation \\(cpuQuotaPerSecUsec, memoryMaxBytes`));
     }
     expect(await e.slice(uid('erin'))).toMatchObject(expectedSlice(1.25, 1536 * M));
   }, 120_000);
@@ -215,7 +215,7 @@ describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
     timings.restartMs = Date.now() - t;
     const s = await e.waitSlice(uid('erin'), (p) => p.MemoryMax === String(1536 * M), 5000);
     expect(s).toMatchObject(expectedSlice(1.25, 1536 * M));
-    expect(await e.journal('-u diycloudd -n 5')).toMatch(/start-up reconcile: \d+ user slices, [1-9]\d* changed, 0 reverted, 0 errors/);
+    expect(await e.journal('-u diycloudd -n 5')).toMatch(/start-up reconcile: \d+ user cgroups, [1-9]\d* changed, \d+ quotas set, 0 reverted, 0 errors/);
   }, 120_000);
 
   it('CreateUser, SetPassword and DeleteUser work under the hardened unit (diycloudctl)', async () => {
