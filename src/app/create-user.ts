@@ -11,6 +11,7 @@ import { reservedNameProblem, validateUsername } from '../core/username';
 import { ACTIONS, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
 import { enforceAllocation } from './enforce-allocation';
+import { requireEnforcedQuotas } from './enforce-disk';
 import { requireRole } from './managed-user';
 import { recoverIntent } from './recover-intents';
 import { syncGroups } from './sync-groups';
@@ -44,6 +45,8 @@ export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown
   const limits = o.limits === undefined ? {} : parseLimits(o.limits as LimitsInput);
   return authorizedChange(deps, caller, ACTIONS.manageUsers, 'CreateUser', name, async () => {
     requireRole(deps, role);
+    // An explicit disk limit a path cannot hold is refused before any account exists.
+    if (limits.disk !== undefined) await requireEnforcedQuotas(deps);
     if (deps.admin.listRoles().some((r) => r.unixGroup === name)) throw new DiycloudError('NameReserved', `"${name}" is the Unix group of a role`);
     checkPatched({ user: { cpu: null, memory: null, disk: null, gpu: null, tasks: null, ...limits }, role: deps.admin.role(role)?.profile ?? null, defaults: deps.config.defaults, bounds: deps.bounds });
     if (deps.store.userByName(name)) throw new DiycloudError('UserExists', `user "${name}" already exists`);

@@ -55,7 +55,7 @@ export async function enforceDisk(deps: AppDeps, uid: number, knownName: string 
       } catch (e) {
         deps.log.warn(`uid ${uid}: could not record the quota on ${step.path}: ${(e as Error).message}, ignoring`, { uid });
       }
-      out.push({ path: step.path, result: 'applied', warning: purpose === 'change' ? await overQuota(deps, owner, step) : null, error: null });
+      out.push({ path: step.path, result: 'applied', warning: await overQuota(deps, owner, step), error: null });
     } catch (e) {
       if (step.fatal) throw e;
       out.push(failed(deps, uid, step, e));
@@ -85,4 +85,12 @@ async function overQuota(deps: AppDeps, owner: QuotaOwner, step: DiskStep): Prom
   const used = (await backend?.usage().catch(() => null))?.get(owner.uid)?.usedBytes ?? null;
   if (used === null || used <= step.diskHardBytes) return null;
   return `${owner.name} is over quota on ${step.path}: uses ${formatSize(used)} of ${formatSize(step.diskHardBytes)}; nothing was deleted, but new writes fail until usage is below the limit`;
+}
+
+/** QuotaUnsupported (with the fix) unless every quota path enforces now. */
+export async function requireEnforcedQuotas(deps: AppDeps): Promise<void> {
+  for (const q of deps.quotas) {
+    const s = await q.status();
+    if (s.state !== 'enforced') throw new DiycloudError('QuotaUnsupported', `${s.path}: disk quotas are ${s.state === 'off' ? 'off' : 'accounted but not enforced'}${s.reason ? ` (${s.reason})` : ''}${s.fix ? `; to turn them on: ${s.fix}` : ''}`);
+  }
 }

@@ -10,6 +10,7 @@ import { validateUsername } from '../core/username';
 import { ACTIONS, authorize, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
 import { enforceAfterChange, enforceAllocation } from './enforce-allocation';
+import { requireEnforcedQuotas } from './enforce-disk';
 import { managedUser } from './managed-user';
 
 /** Returns the warnings for the reply (a user now over quota: nothing was deleted). */
@@ -81,13 +82,6 @@ export async function setProfile(deps: AppDeps, caller: Caller, rawRole: unknown
 /** The audit line of a change that answered warnings (e.g. over quota). */
 const warningsDetail = (w: string[]): string => w.join('; ');
 
-/** QuotaUnsupported (with the fix) unless every quota path enforces now. */
-export async function requireEnforcedQuotas(deps: AppDeps): Promise<void> {
-  for (const q of deps.quotas) {
-    const s = await q.status();
-    if (s.state !== 'enforced') throw new DiycloudError('QuotaUnsupported', `${s.path}: disk quotas are ${s.state === 'off' ? 'off' : 'accounted but not enforced'}${s.reason ? ` (${s.reason})` : ''}${s.fix ? `; to turn them on: ${s.fix}` : ''}`);
-  }
-}
 
 export interface ProfileView {
   role: string;

@@ -11,7 +11,8 @@ import { validateUsername } from '../core/username';
 import { ACTIONS, authorize, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
 import { decisionFor, enforceAfterChange, enforceAllocation } from './enforce-allocation';
-import { diskUsageOf, getUser, readDiskUsage, userView, type UserView } from './get-user';
+import { diskUsageOf, readDiskUsage } from './disk-usage';
+import { getUser, userView, type UserView } from './get-user';
 import { managedUser, requireRole } from './managed-user';
 import { syncGroups } from './sync-groups';
 

@@ -5,7 +5,7 @@ import { isManagedUid } from '../core/login-policy';
 import type { AppDeps } from './deps';
 import { allocationOf, enforceAllocation } from './enforce-allocation';
 import { forEachLimited } from './for-each-limited';
-import { readDiskUsage } from './get-user';
+import { readDiskUsage } from './disk-usage';
 
 export interface ReconcileReport {
   readonly backend: string;

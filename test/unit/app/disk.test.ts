@@ -70,6 +70,10 @@ describe('disk quotas', () => {
     await expect(setProfile(d, root, 'user', { disk: '3G' })).rejects.toMatchObject({ code: 'QuotaUnsupported' });
     expect(d.admin.role('user')?.profile.disk).toBeNull();
     await expect(setLimits(d, root, 'alice', { cpu: 2 })).resolves.toEqual([]);
+    // CreateUser with an explicit disk limit is refused before any account exists.
+    await expect(createUser(d, root, 'bob', '', 'user', { limits: { disk: '1G' } })).rejects.toMatchObject({ code: 'QuotaUnsupported' });
+    expect(d.nss.has('bob')).toBe(false);
+    expect(d.store.userByName('bob')).toBeNull();
   });
 
   it('a path without quotas is skipped quietly at login and in reconcile (GetUser shows its state)', async () => {

@@ -42,7 +42,7 @@ Example:
     );
 
   addLimitOptions(limits.command('set').argument('<name>', 'user name'))
-    .description("set a user's own limits over the role profile (applied at once to a live slice)")
+    .description("set a user's own limits over the role profile (applied at once to a live cgroup, and to the disk quota)")
     .addHelpText('after', `
 Examples:
   diycloudctl limits set alice --cpu 2 --memory 4G
