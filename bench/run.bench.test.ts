@@ -13,6 +13,7 @@ import { makeLiveSlices, runReconcile } from './reconcile';
 import { runCreateUser, runGetUser, runListUsers } from './mgmt';
 import { runFlood } from './flood';
 import { runPlacement } from './placement';
+import { runQuota } from './quota';
 
 const env = process.env;
 const num = (k: string, d: number): number => (env[k] ? Number(env[k]) : d);
@@ -28,7 +29,9 @@ const TP_USERS = num('BENCH_TP_USERS', 50);
 const FIRST_UID = 20_000;
 const uname = (i: number): string => `bu${String(i).padStart(4, '0')}`;
 
-const skip = e2eSkip();
+/** Benchmarks that run on this host itself, not in the container. */
+const HOST_ONLY = new Set(['quota']);
+const skip = [...ONLY].every((b) => HOST_ONLY.has(b)) ? process.getuid?.() !== 0 : e2eSkip();
 
 describe.skipIf(skip)(`diycloud benchmarks (${DIST})`, () => {
   let e: LoginEnv;
@@ -47,6 +50,7 @@ describe.skipIf(skip)(`diycloud benchmarks (${DIST})`, () => {
   };
 
   beforeAll(async () => {
+    if ([...ONLY].every((b) => HOST_ONLY.has(b))) return; // host-only benchmarks need no container
     e = await setupLoginEnv(DIST);
     results.machine.containerNode = (await e.c.exec('node --version')).stdout.trim();
     await e.c.exec('systemctl enable --now diycloudd.service', { timeoutMs: 60_000 });
@@ -148,5 +152,17 @@ COMMIT;`);
   it.runIf(ONLY.has('placement'))('8. a login moved into its slice (su/sudo/cron) against one already there (ssh)', async () => {
     results.placement = await runPlacement(e, 'alice', num('BENCH_PLACEMENT_ITERS', 100));
     write();
+  });
+
+  it.runIf(ONLY.has('quota'))('9. disk quotas on this host: idle RSS with 10,000 users, ListUsers with a btrfs quota path, Reconcile applying quotas', async () => {
+    results.quota = await runQuota({
+      dbUsers: DB_USERS, subvolumes: num('BENCH_QUOTA_SUBVOLS', 300), listCalls: num('BENCH_QUOTA_LIST_CALLS', 30), coldCalls: num('BENCH_QUOTA_COLD_CALLS', 10),
+      accounts: num('BENCH_QUOTA_ACCOUNTS', 100), firstAccountUid: num('BENCH_QUOTA_UID0', 4700), idleMs: num('BENCH_QUOTA_IDLE_MS', 3000), imageSize: env.BENCH_QUOTA_IMAGE ?? '2G',
+    });
+    write();
+    const q = results.quota;
+    console.log('quota', { rssKiB: q.rss, list: { noDisk: q.list.noDisk.lat, disk: q.list.disk.lat, coldNoDisk: q.list.coldNoDisk.lat, coldDisk: q.list.coldDisk.lat }, reconcile: q.reconcile, load: q.load, leftovers: q.leftovers });
+    expect(q.leftovers).toEqual([]);
+    expect(q.reconcile.runs.every((r) => r.errors === 0)).toBe(true);
   });
 });

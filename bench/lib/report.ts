@@ -6,13 +6,14 @@ import type { BreakdownResult } from '../hook-breakdown';
 import type { CreateUserResult, GetUserResult, ListUsersResult, MgmtKind } from '../mgmt';
 import type { FloodResult, HookPhase } from '../flood';
 import { renderPlacement, type PlacementResult } from '../placement';
+import { renderQuota, type QuotaResult } from '../quota';
 import type { Machine } from './machine';
 import { f, type Summary } from './stats';
 
 export interface Results {
   when: string; machine: Machine; dist: string; login?: LoginOverheadResult; throughput?: ThroughputResult; throughputNoSlice?: ThroughputResult;
   reconcile?: ReconcileResult; breakdown?: BreakdownResult; listUsers?: ListUsersResult; getUser?: GetUserResult; createUser?: CreateUserResult;
-  flood?: FloodResult; placement?: PlacementResult; notes: string[];
+  flood?: FloodResult; placement?: PlacementResult; quota?: QuotaResult; notes: string[];
   /** benchmarks this run did not run (BENCH_ONLY), whose figures were kept from an earlier run: which run each came from */
   kept?: KeptSection[];
 }
@@ -21,7 +22,7 @@ export interface KeptSection { bench: string; when: string; dist: string; machin
 /** The Results keys each BENCH_ONLY name fills, in report order. */
 export const SECTIONS: Record<string, readonly (keyof Results)[]> = {
   login: ['login', 'breakdown'], throughput: ['throughput', 'throughputNoSlice'], reconcile: ['reconcile'],
-  listusers: ['listUsers'], getuser: ['getUser'], createuser: ['createUser'], flood: ['flood'], placement: ['placement'],
+  listusers: ['listUsers'], getuser: ['getUser'], createuser: ['createUser'], flood: ['flood'], placement: ['placement'], quota: ['quota'],
 };
 
 /**
@@ -55,7 +56,9 @@ export function renderReport(r: Results): string {
     '',
     `- CPU: ${m.cpu}, ${m.cores} cores available; RAM ${m.ramGiB} GiB`,
     `- Kernel ${m.kernel}; host ${m.os}; host Node ${m.hostNode}`,
-    `- Benchmarks run in a Debian ${r.dist} systemd-nspawn container (systemd as PID 1, real logind and system bus), sharing the host's cores; container Node ${m.containerNode ?? '?'} (diycloudd runs on it under its unit)`,
+    m.containerNode === undefined && r.quota && !r.kept?.some((k) => k.bench === 'quota')
+      ? '- This run started no container: its benchmarks (section 9) ran on the host itself, diycloudd on the host Node'
+      : `- Benchmarks run in a Debian ${r.dist} systemd-nspawn container (systemd as PID 1, real logind and system bus), sharing the host's cores; container Node ${m.containerNode ?? '?'} (diycloudd runs on it under its unit)`,
     '',
   ];
   for (const when of new Set((r.kept ?? []).map((k) => k.when))) {
@@ -167,6 +170,7 @@ export function renderReport(r: Results): string {
   }
   if (r.flood) out.push(h2('flood', '7. The login path during a flood'), '', ...renderFlood(r.flood));
   if (r.placement) out.push(h2('placement', '8. A login process moved into its slice'), '', ...renderPlacement(r.placement));
+  if (r.quota) out.push(h2('quota', '9. Disk quotas on this host: idle memory, ListUsers with disk usage, Reconcile applying quotas'), '', ...renderQuota(r.quota));
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }
