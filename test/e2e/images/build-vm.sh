@@ -20,6 +20,7 @@ PACKAGES=(
   systemd systemd-sysv dbus udev linux-image-amd64 initramfs-tools openssh-server quota procps
   iproute2 ifupdown isc-dhcp-client stress-ng nodejs libpam-systemd pamtester sqlite3 passwd login sudo
   e2fsprogs kmod polkitd ca-certificates
+  xfsprogs  # test/e2e/vm-quota.test.ts: an XFS loop filesystem with user quotas
   libnode-dev  # node headers: packaging/build-runtime-modules.sh builds better-sqlite3 against them
 )
 # Bump when the way the tarball is made changes (part of the cache key, like the package list).
