@@ -92,5 +92,7 @@ export class GetentAccountDb implements AccountDb {
 export function parsePasswdLine(line: string, expectName: string): Account | null {
   const f = line.split(':');
   if (f.length < 7 || f[0] !== expectName || !/^[0-9]{1,10}$/.test(f[2])) return null;
-  return { name: f[0], uid: Number(f[2]) };
+  // The home (field 6) is what a btrfs quota holds (its subvolume); an empty or relative one is none.
+  const home = f[5] !== undefined && f[5].startsWith('/') ? f[5] : null;
+  return { name: f[0], uid: Number(f[2]), home };
 }
