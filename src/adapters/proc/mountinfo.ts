@@ -64,11 +64,23 @@ function contains(dir: string, path: string): boolean {
  */
 export function findMount(path: string, mounts: readonly MountEntry[]): MountEntry | null {
   let best: MountEntry | null = null;
-  for (const m of mounts) {
+  for (const m of withoutSelfBinds(mounts)) {
     if (!contains(m.mountPoint, path)) continue;
     if (best === null || m.mountPoint.length >= best.mountPoint.length) best = m;
   }
   return best;
+}
+
+/**
+ * Drops bind mounts of a directory onto itself: a mount that shows, at its mount point, exactly
+ * what an earlier mount of the same filesystem already shows there. systemd makes them for a
+ * service's ReadWritePaths= under ProtectSystem=strict (diycloudd's /home), and inside such a
+ * namespace /home would otherwise look like a mount point of its own, which quotaon and setquota
+ * do not know. A btrfs subvolume mounted at /home (root /@home) is no such bind: / (root /@) does
+ * not show /@home there.
+ */
+export function withoutSelfBinds(mounts: readonly MountEntry[]): MountEntry[] {
+  return mounts.filter((m, i) => !mounts.slice(0, i).some((p) => p.device === m.device && p.mountPoint !== m.mountPoint && pathThroughMount(m.root, p) === m.mountPoint));
 }
 
 /** Whether a mount has any of these options, per mount or per superblock (`name=` matches `name=anything`). */

@@ -89,3 +89,27 @@ describe('pathThroughMount', () => {
     expect(pathThroughMount('@', root)).toBe('/');
   });
 });
+
+describe('bind mounts of a directory onto itself (systemd ReadWritePaths= under ProtectSystem=strict)', () => {
+  // diycloudd's own namespace on the VM: / is ext4 (vda), and systemd bind-mounted /home onto itself.
+  const sandboxed = [
+    '22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,quota,usrquota,grpquota',
+    '1046 1030 254:0 /home /home rw,relatime shared:1 - ext4 /dev/vda rw,quota,usrquota,grpquota',
+    '1047 1030 254:0 /srv/xfs /srv/xfs rw,relatime - xfs /dev/loop0 rw,usrquota',
+  ].join('\n');
+  it('the path belongs to the real mount point, not to the bind', () => {
+    expect(findMount('/home', parseMountinfo(sandboxed))?.mountPoint).toBe('/');
+    expect(findMount('/home/alice', parseMountinfo(sandboxed))?.mountPoint).toBe('/');
+  });
+  it('a btrfs subvolume mounted at /home stays a mount point of its own', () => {
+    const btrfs = [
+      '30 1 0:27 /@ / rw - btrfs /dev/sda2 rw,subvolid=256,subvol=/@',
+      '31 30 0:27 /@home /home rw - btrfs /dev/sda2 rw,subvolid=257,subvol=/@home',
+    ].join('\n');
+    expect(findMount('/home/alice', parseMountinfo(btrfs))?.mountPoint).toBe('/home');
+  });
+  it('a bind of one directory to another place is kept (it is not the same view)', () => {
+    const other = ['22 1 254:0 / / rw - ext4 /dev/vda rw', '40 22 254:0 /srv/data /data rw - ext4 /dev/vda rw'].join('\n');
+    expect(findMount('/data/x', parseMountinfo(other))?.mountPoint).toBe('/data');
+  });
+});
