@@ -15,7 +15,7 @@ export async function runHookBreakdown(e: LoginEnv, user: string, iterations: nu
     { name: 'id -u USER (a process doing the NSS lookup the hook does in-process)', cmd: `/usr/bin/id -u ${user}` },
     { name: 'dbus-send Properties.Get Version (bus round trip + process)', cmd: `${DS} org.freedesktop.DBus.Properties.Get string:org.diycloud.Manager1 string:Version` },
     { name: 'dbus-send CheckLogin', cmd: `${DS} org.diycloud.Manager1.CheckLogin string:${user} string:bench string:` },
-    { name: 'dbus-send OpenSession (daemon work: GetUnit, 5 Gets, SQLite commit)', cmd: `${DS} org.diycloud.Manager1.OpenSession string:${user} string:bench string:pts/9 string:` },
+    { name: 'dbus-send OpenSession (daemon work: one GetAll of the slice, SQLite commit)', cmd: `${DS} org.diycloud.Manager1.OpenSession string:${user} string:bench string:pts/9 string:` },
     { name: 'dbus-send CloseSession', cmd: `${DS} org.diycloud.Manager1.CloseSession string:${user} string:bench string:pts/9 string:` },
     { name: 'whole hook, PAM_TYPE=open_session', cmd: `env -i PAM_TYPE=open_session PAM_USER=${user} PAM_SERVICE=bench PAM_TTY=pts/9 ${HOOK}` },
     { name: 'whole hook, PAM_TYPE=close_session (call backgrounded)', cmd: `env -i PAM_TYPE=close_session PAM_USER=${user} PAM_SERVICE=bench PAM_TTY=pts/9 ${HOOK}` },
