@@ -40,6 +40,8 @@ export interface EnforceOptions {
   readonly purpose: Purpose;
   /** Whether the cgroup step runs (false when the user has no cgroup now: nothing to limit yet). Default true. */
   readonly cgroup?: boolean;
+  /** Whether applied quotas are checked against usage for the reply's warnings (an admin's change; not logins or reconcile). */
+  readonly warnings?: boolean;
 }
 
 /**
@@ -60,15 +62,15 @@ export function enforceAllocation(deps: AppDeps, uid: number, opts: EnforceOptio
     if (withCgroup) {
       changed = diffCgroup(state?.settings ?? null, plan.cgroup.settings);
       if (changed.length > 0) await deps.cgroups.apply(uid, plan.cgroup.settings);
-      record_(deps, uid, () => deps.store.setApplied(uid, { resource: 'cgroup', settings: plan.cgroup.settings }, deps.clock.now().toISOString()));
+      recordBestEffort(deps, uid, () => deps.store.setApplied(uid, { resource: 'cgroup', settings: plan.cgroup.settings }, deps.clock.now().toISOString()));
       scheduleRatchet(deps, uid, plan.cgroup.done);
     }
-    const disk = await enforceDisk(deps, uid, record?.username ?? null, plan.disk, opts.purpose);
+    const disk = await enforceDisk(deps, uid, record?.username ?? null, plan.disk, opts.purpose, opts.warnings ?? false);
     return { uid, settings: plan.cgroup.settings, changed, done: plan.cgroup.done, disk };
   });
 }
 
-function record_(deps: AppDeps, uid: number, write: () => void): void {
+function recordBestEffort(deps: AppDeps, uid: number, write: () => void): void {
   try {
     write();
   } catch (e) {
@@ -83,7 +85,7 @@ function record_(deps: AppDeps, uid: number, write: () => void): void {
  */
 export async function enforceAfterChange(deps: AppDeps, r: UserRecord, diskChanged: boolean): Promise<string[]> {
   const live = isManagedUid(r.uid, deps.config) && (await deps.cgroups.observe(r.uid)) !== null;
-  const result = await enforceAllocation(deps, r.uid, { purpose: diskChanged ? 'change' : 'reconcile', cgroup: live });
+  const result = await enforceAllocation(deps, r.uid, { purpose: diskChanged ? 'change' : 'reconcile', cgroup: live, warnings: true });
   deps.events.emit('UserChanged', r.username, r.uid);
   return result.disk.flatMap((d) => (d.warning ? [d.warning] : []));
 }

@@ -25,7 +25,7 @@ export interface DiskOutcome {
  * - A failed fatal step (an admin's change of the disk allocation) throws: QuotaUnsupported says
  *   how to turn quotas on. A failed best-effort step is logged and reported, and the rest go on.
  */
-export async function enforceDisk(deps: AppDeps, uid: number, knownName: string | null, steps: readonly DiskStep[], purpose: Purpose): Promise<DiskOutcome[]> {
+export async function enforceDisk(deps: AppDeps, uid: number, knownName: string | null, steps: readonly DiskStep[], purpose: Purpose, warnings = false): Promise<DiskOutcome[]> {
   if (steps.length === 0) return [];
   const due = purpose === 'login' ? steps.filter((s) => !sameDisk(deps.store.appliedDisk(uid, s.path), s)) : steps;
   const out: DiskOutcome[] = steps.filter((s) => !due.includes(s)).map((s) => ({ path: s.path, result: 'unchanged', warning: null, error: null }));
@@ -55,7 +55,8 @@ export async function enforceDisk(deps: AppDeps, uid: number, knownName: string 
       } catch (e) {
         deps.log.warn(`uid ${uid}: could not record the quota on ${step.path}: ${(e as Error).message}, ignoring`, { uid });
       }
-      out.push({ path: step.path, result: 'applied', warning: await overQuota(deps, owner, step), error: null });
+      // The usage read is one bulk read, but an apply drops its cache: only an admin's change pays for it (never reconcile's loop).
+      out.push({ path: step.path, result: 'applied', warning: warnings ? await overQuota(deps, owner, step) : null, error: null });
     } catch (e) {
       if (step.fatal) throw e;
       out.push(failed(deps, uid, step, e));

@@ -68,7 +68,7 @@ export async function setProfile(deps: AppDeps, caller: Caller, rawRole: unknown
     const warnings: string[] = [];
     for (const u of deps.admin.listUsers({ role })) {
       if (!isManagedUid(u.uid, deps.config)) continue;
-      const r = await enforceAllocation(deps, u.uid, { purpose: patch.disk !== undefined ? 'change' : 'reconcile', cgroup: live.has(u.uid) }).catch((e: unknown) => {
+      const r = await enforceAllocation(deps, u.uid, { purpose: patch.disk !== undefined ? 'change' : 'reconcile', cgroup: live.has(u.uid), warnings: true }).catch((e: unknown) => {
         warnings.push(`${u.username}: ${(e as Error).message}`);
         return null;
       });

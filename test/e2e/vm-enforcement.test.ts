@@ -1,12 +1,9 @@
 // e2e (qemu VM, real kernel): diycloud installed the documented way (install.sh, pam-auth-update, diycloudd.service);
 // a real ssh login makes the PAM hook → diycloudd → systemd set user-UID.slice's limits, and the kernel enforces them.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildRuntimeModules, REPO_ROOT } from './lib/container';
+import { ENABLE_DIYCLOUD, installIntoRootfs as installDiycloud } from './lib/vm-install';
 import { bootVm, vmUnavailableReason, type Vm } from './lib/vm';
 
 const reason = vmUnavailableReason();
@@ -18,23 +15,12 @@ const CPU_QUOTA_USEC_PER_SEC = CPU_CORES * 1e6;
 const MEMORY_MAX = 100 * 1024 * 1024;
 const DB = '/var/lib/diycloud/diycloud.db';
 
-/** Installs diycloud into the unpacked VM rootfs: Node 18 runtime modules, install.sh --destdir. */
+/** Installs diycloud the documented way (lib/vm-install.ts), then raises the default allocation. */
 async function installIntoRootfs(rootDir: string): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'diycloud-vm-modules-'));
-  try {
-    const modules = await buildRuntimeModules(rootDir, work);
-    await promisify(execFile)(join(REPO_ROOT, 'packaging/install.sh'), ['--destdir', rootDir, '--node-modules', modules],
-      { timeout: 300_000, maxBuffer: 16 << 20 });
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  // The default allocation covers the VM's 2 vCPUs, so her first login (not yet in the database) is the
-  // unconstrained control run; her database row then brings her down to 0.5 cores / 100M.
+  await installDiycloud(rootDir);
   const conf = join(rootDir, 'etc/diycloud/diycloud.conf');
   writeFileSync(conf, readFileSync(conf, 'utf8').replace(/^#CPU=1$/m, 'CPU=2'));
 }
-/** Run inside a chroot of the rootfs before imaging: the documented enable steps. */
-const ENABLE = ['DEBIAN_FRONTEND=noninteractive pam-auth-update --enable diycloud', 'systemctl enable diycloudd.service'];
 
 async function sliceProps(vm: Vm, uid: number): Promise<Record<string, string>> {
   const r = await vm.exec(`systemctl show user-${uid}.slice -p CPUQuotaPerSecUSec -p MemoryMax`);
@@ -76,7 +62,7 @@ describe.skipIf(reason)('kernel enforces user-slice limits (qemu VM)', () => {
 
   beforeAll(async () => {
     const t0 = Date.now();
-    vm = await bootVm({ prepare: installIntoRootfs, chrootCommands: ENABLE });
+    vm = await bootVm({ prepare: installIntoRootfs, chrootCommands: ENABLE_DIYCLOUD });
     console.log(`VM up: timings ${JSON.stringify(vm.timings)} (total ${Date.now() - t0} ms), console ${vm.consoleLog}`);
     // root's ssh can come before diycloudd (it is only ordered before systemd-user-sessions): wait for it.
     await vm.exec('for i in $(seq 120); do systemctl is-active -q diycloudd && exit 0; sleep 1; done; ' +

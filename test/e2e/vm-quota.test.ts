@@ -1,12 +1,7 @@
 // e2e (qemu VM, real kernel): disk quotas through the installed diycloudd and diycloudctl: ext4 (/) and xfs (a loop
 // mount) with user quotas stop a user's dd with EDQUOT at the limit diycloud set; a filesystem without quotas is refused.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildRuntimeModules, REPO_ROOT } from './lib/container';
+import { installIntoRootfs, ENABLE_DIYCLOUD } from './lib/vm-install';
 import { bootVm, vmUnavailableReason, type ExecResult, type Vm } from './lib/vm';
 
 const reason = vmUnavailableReason();
@@ -18,17 +13,6 @@ const CONF = '/etc/diycloud/diycloud.conf';
 const FIRST_MiB = 20;
 const RAISED_MiB = 50;
 
-async function installIntoRootfs(rootDir: string): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'diycloud-vm-modules-'));
-  try {
-    const modules = await buildRuntimeModules(rootDir, work);
-    await promisify(execFile)(join(REPO_ROOT, 'packaging/install.sh'), ['--destdir', rootDir, '--node-modules', modules],
-      { timeout: 300_000, maxBuffer: 16 << 20 });
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-const ENABLE = ['DEBIAN_FRONTEND=noninteractive pam-auth-update --enable diycloud', 'systemctl enable diycloudd.service'];
 
 interface DiskRow { path: string; state: string; usedBytes: number | null; softBytes: number | null; hardBytes: number | null; overQuota: boolean }
 
@@ -78,7 +62,7 @@ describe.skipIf(reason)('disk quotas through diycloudd (qemu VM)', () => {
 
   beforeAll(async () => {
     const t0 = Date.now();
-    vm = await bootVm({ prepare: installIntoRootfs, chrootCommands: ENABLE });
+    vm = await bootVm({ prepare: installIntoRootfs, chrootCommands: ENABLE_DIYCLOUD });
     console.log(`VM up: timings ${JSON.stringify(vm.timings)} (total ${Date.now() - t0} ms)`);
     await vm.exec('for i in $(seq 120); do systemctl is-active -q diycloudd && exit 0; sleep 1; done; ' +
       'systemctl status --no-pager diycloudd; journalctl --no-pager -u diycloudd | tail -40; exit 1', { timeoutMs: 150_000 });

@@ -13,6 +13,8 @@ export class MemoryQuota implements QuotaBackend {
   /** "apply UID HARD" and "remove UID", in order. */
   readonly ops: string[] = [];
   failApply = false;
+  /** How many bulk usage reads were made. */
+  usageReads = 0;
 
   constructor(readonly path: string) {}
 
@@ -36,6 +38,7 @@ export class MemoryQuota implements QuotaBackend {
   }
 
   async usage(): Promise<Map<number, DiskUsage>> {
+    this.usageReads++;
     return new Map([...this.users].map(([uid, u]) => [uid, { uid, ...u }]));
   }
 

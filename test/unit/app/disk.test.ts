@@ -4,6 +4,7 @@ import { createUser } from '../../../src/app/create-user';
 import { deleteUser } from '../../../src/app/delete-user';
 import { openSession } from '../../../src/app/login';
 import { resetLimits, setLimits, setProfile } from '../../../src/app/manage-limits';
+import { setRole } from '../../../src/app/manage-users';
 import { getUser } from '../../../src/app/get-user';
 import { reconcile } from '../../../src/app/reconcile';
 import { addUser, testDeps } from '../../fakes/app-deps';
@@ -61,6 +62,13 @@ describe('disk quotas', () => {
     expect(q.users.get(1000)?.hardBytes).toBe(0);
   });
 
+  it('SetRole to a role whose profile leaves the user over quota says so in its reply', async () => {
+    const { d, q } = setup();
+    await setProfile(d, root, 'small', { disk: '1G' });
+    q.use(1000, 2 * G);
+    expect(await setRole(d, root, 'alice', 'small')).toEqual([expect.stringMatching(/^alice is over quota on \/home/)]);
+  });
+
   it('a path that cannot enforce: SetLimits --disk is QuotaUnsupported and nothing changes; other changes go on', async () => {
     const { d, q } = setup();
     await setLimits(d, root, 'alice', { disk: '2G' });
@@ -115,6 +123,7 @@ describe('disk quotas', () => {
     d.nss.set('carol', 1002);
     const first = await reconcile(d);
     expect(first.quotas.map((x) => x.uid)).toEqual([1000, 1002]);
+    expect(q.usageReads).toBe(1); // one bulk read for the whole run, none per applied quota
     q.users.set(1002, { softBytes: 0, hardBytes: 1, usedBytes: 0 }); // changed by hand
     const second = await reconcile(d);
     expect(second.quotas).toEqual([{ uid: 1002, user: 'carol', path: '/home' }]);
