@@ -3,6 +3,7 @@
 import { checkPatched } from '../core/allocation-decision';
 import { DiycloudError } from '../core/errors';
 import { validateEmail } from '../core/email';
+import { checkGpuPatch } from './check-gpus';
 import { parseLimits, type LimitsInput } from '../core/limits-input';
 import { validatePassword } from '../core/password';
 import type { Caller } from '../core/ports';
@@ -47,6 +48,7 @@ export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown
     requireRole(deps, role);
     // An explicit disk limit a path cannot hold is refused before any account exists.
     if (limits.disk !== undefined) await requireEnforcedQuotas(deps);
+    checkGpuPatch(deps, limits);
     if (deps.admin.listRoles().some((r) => r.unixGroup === name)) throw new DiycloudError('NameReserved', `"${name}" is the Unix group of a role`);
     checkPatched({ user: { cpu: null, memory: null, disk: null, gpu: null, tasks: null, ...limits }, role: deps.admin.role(role)?.profile ?? null, defaults: deps.config.defaults, bounds: deps.bounds });
     if (deps.store.userByName(name)) throw new DiycloudError('UserExists', `user "${name}" already exists`);

@@ -2,6 +2,7 @@
 
 import type { AllocationSource } from '../core/allocation';
 import type { AllocationDecision } from '../core/allocation-decision';
+import { formatGpuGrant } from '../core/gpu-grant';
 import { isManagedUid } from '../core/login-policy';
 import type { CgroupState } from '../core/ports';
 import { diskUsageOf, readDiskUsage, type DiskView } from './disk-usage';
@@ -20,7 +21,7 @@ export interface UserView {
   enabled: boolean;
   created: string | null;
   lastLogin: string | null;
-  allocation: { cpu: number; memory: number; disk: number; gpu: boolean; tasks: number | null };
+  allocation: { cpu: number; memory: number; disk: number; gpu: string; tasks: number | null };
   sources: Record<'cpu' | 'memory' | 'disk' | 'gpu' | 'tasks', AllocationSource>;
   /** What the user's cgroup carries now and, when the user is logged in, live usage (bytes, ns of CPU, tasks). */
   cgroup: { exists: boolean; settings: Record<string, number | string> | null; memoryCurrentBytes: number | null; cpuUsageNsec: number | null; tasksCurrent: number | null };
@@ -49,8 +50,8 @@ export function userView(deps: AppDeps, u: ResolvedUser, state: CgroupState | nu
     enabled: u.record?.enabled ?? true,
     created: u.record?.createdAt ?? null,
     lastLogin: u.record?.lastLogin ?? null,
-    allocation: { cpu: a.cpuCores, memory: a.memoryMaxBytes, disk: a.diskQuotaBytes, gpu: a.gpuAccess, tasks: a.tasksMax },
-    sources: { cpu: d.sources.cpuCores, memory: d.sources.memoryMaxBytes, disk: d.sources.diskQuotaBytes, gpu: d.sources.gpuAccess, tasks: d.sources.tasksMax },
+    allocation: { cpu: a.cpuCores, memory: a.memoryMaxBytes, disk: a.diskQuotaBytes, gpu: formatGpuGrant(a.gpus), tasks: a.tasksMax },
+    sources: { cpu: d.sources.cpuCores, memory: d.sources.memoryMaxBytes, disk: d.sources.diskQuotaBytes, gpu: d.sources.gpus, tasks: d.sources.tasksMax },
     cgroup: {
       exists: state !== null,
       settings: state ? { ...state.settings } : null,

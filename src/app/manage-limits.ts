@@ -2,12 +2,14 @@
 
 import { checkPatched, resolveAllocation } from '../core/allocation-decision';
 import { DiycloudError } from '../core/errors';
+import { formatGpuGrant } from '../core/gpu-grant';
 import { parseLimits, type LimitsInput } from '../core/limits-input';
 import { isManagedUid } from '../core/login-policy';
 import type { AuditRow, Caller, RawOverrides } from '../core/ports';
 import { validateRole } from '../core/roles';
 import { validateUsername } from '../core/username';
 import { ACTIONS, authorize, authorizedChange } from './authorize';
+import { checkGpuPatch } from './check-gpus';
 import type { AppDeps } from './deps';
 import { enforceAfterChange, enforceAllocation } from './enforce-allocation';
 import { requireEnforcedQuotas } from './enforce-disk';
@@ -19,6 +21,7 @@ export async function setLimits(deps: AppDeps, caller: Caller, rawName: unknown,
   const patch = parseLimits(limits);
   return authorizedChange(deps, caller, ACTIONS.manageLimits, 'SetLimits', name, async () => {
     const r = managedUser(deps, name);
+    checkGpuPatch(deps, patch);
     checkPatched({ user: { ...r.overrides, ...patch }, role: deps.admin.role(r.role)?.profile ?? null, defaults: deps.config.defaults, bounds: deps.bounds });
     return applyChange(deps, r.uid, patch.disk !== undefined, () => deps.admin.setUserLimits(r.uid, patch));
   }, warningsDetail);
@@ -59,6 +62,7 @@ export async function setProfile(deps: AppDeps, caller: Caller, rawRole: unknown
   const role = validateRole(rawRole);
   const patch = parseLimits(limits);
   return authorizedChange(deps, caller, ACTIONS.manageLimits, 'SetProfile', `role:${role}`, async () => {
+    checkGpuPatch(deps, patch);
     checkPatched({ user: null, role: { ...(deps.admin.role(role)?.profile ?? emptyProfile()), ...patch }, defaults: deps.config.defaults, bounds: deps.bounds });
     // A quota the filesystem cannot hold is refused before the profile changes (members keep theirs).
     if (patch.disk !== undefined) await requireEnforcedQuotas(deps);
@@ -89,7 +93,7 @@ export interface ProfileView {
   unixGroup: string | null;
   members: number;
   profile: RawOverrides;
-  allocation: { cpu: number; memory: number; disk: number; gpu: boolean; tasks: number | null };
+  allocation: { cpu: number; memory: number; disk: number; gpu: string; tasks: number | null };
 }
 
 export async function listProfiles(deps: AppDeps, caller: Caller): Promise<ProfileView[]> {
@@ -102,7 +106,7 @@ export async function listProfiles(deps: AppDeps, caller: Caller): Promise<Profi
       unixGroup: r.unixGroup,
       members: deps.admin.listUsers({ role: r.name }).length,
       profile: r.profile,
-      allocation: { cpu: a.cpuCores, memory: a.memoryMaxBytes, disk: a.diskQuotaBytes, gpu: a.gpuAccess, tasks: a.tasksMax },
+      allocation: { cpu: a.cpuCores, memory: a.memoryMaxBytes, disk: a.diskQuotaBytes, gpu: formatGpuGrant(a.gpus), tasks: a.tasksMax },
     };
   });
 }

@@ -2,6 +2,7 @@
 
 import { checkAllocation, type Allocation, type AllocationBounds, type AllocationSource } from './allocation';
 import type { RawOverrides } from './ports';
+import { parseGpuGrant } from './gpu-grant';
 import { parseSize } from './size';
 
 export interface EffectiveAllocation {
@@ -76,14 +77,14 @@ export function resolveAllocation(user: RawOverrides | null, defaults: Allocatio
   const [cpuCores, cpuSrc] = pick('cpuCores', 'cpu', positive);
   const [memoryMaxBytes, memSrc] = pick('memoryMaxBytes', 'memory', (v: string) => parseSize(v, 'memory'));
   const [diskQuotaBytes, diskSrc] = pick('diskQuotaBytes', 'disk', (v: string) => parseSize(v, 'disk'));
-  const [gpuAccess, gpuSrc] = pick('gpuAccess', 'gpu', (v: boolean) => v === true);
+  const [gpus, gpuSrc] = pick('gpus', 'gpu', (v: string) => parseGpuGrant(v));
   const [tasksMax, tasksSrc] = pick('tasksMax', 'tasks', (v: number) => {
     if (!Number.isSafeInteger(v) || v < 1) throw new Error('not a positive integer');
     return v;
   });
   return {
-    allocation: { cpuCores, memoryMaxBytes, diskQuotaBytes, gpuAccess, tasksMax },
-    sources: { cpuCores: cpuSrc, memoryMaxBytes: memSrc, diskQuotaBytes: diskSrc, gpuAccess: gpuSrc, tasksMax: tasksSrc },
+    allocation: { cpuCores, memoryMaxBytes, diskQuotaBytes, gpus, tasksMax },
+    sources: { cpuCores: cpuSrc, memoryMaxBytes: memSrc, diskQuotaBytes: diskSrc, gpus: gpuSrc, tasksMax: tasksSrc },
     problems,
   };
 }

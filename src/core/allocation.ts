@@ -1,6 +1,7 @@
 // The allocation value type and the policy that keeps it between the floor and the machine.
 
 import { DiycloudError } from './errors';
+import type { GpuGrant } from './gpu-grant';
 import { formatSize } from './size';
 
 /** What one account may use. `null` means "no limit" for that resource; a disk quota of 0 too. */
@@ -8,7 +9,8 @@ export interface Allocation {
   readonly cpuCores: number;
   readonly memoryMaxBytes: number;
   readonly diskQuotaBytes: number;
-  readonly gpuAccess: boolean;
+  /** Which GPUs the account may open (the device cgroup enforces it; docs/gpu.md). */
+  readonly gpus: GpuGrant;
   readonly tasksMax: number | null;
 }
 

@@ -3,10 +3,24 @@
 import { z } from 'zod';
 import { DiycloudError } from './errors';
 import { parseIni, type IniDocument } from './ini';
+import { grantFromFlag, parseGpuGrant } from './gpu-grant';
 import { parseSize } from './size';
 import type { Allocation, AllocationBounds } from './allocation';
 
-const bool = z.enum(['yes', 'no', 'true', 'false', '1', '0']).transform((v) => v === 'yes' || v === 'true' || v === '1');
+/**
+ * [Defaults] GPU: none, all, indices ("0,2"), or the old flag yes/no/true/false/1/0 (yes = all). A
+ * lone "0" or "1" keeps its old meaning (the flag), so an old config still means what it said.
+ */
+const gpuGrant = z.string().transform((v, ctx) => {
+  const flag = /^(yes|no|true|false|1|0)$/.test(v) ? v === 'yes' || v === 'true' || v === '1' : null;
+  if (flag !== null) return grantFromFlag(flag);
+  try {
+    return parseGpuGrant(v);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+    return z.NEVER;
+  }
+});
 const positiveNumber = z
   .string()
   .regex(/^[0-9]+(\.[0-9]+)?$/, 'expected a positive number such as 1 or 0.5')
@@ -25,7 +39,7 @@ const tasks = z.union([z.literal('infinity'), z.literal(''), z.string().regex(/^
 
 const schema = z
   .object({
-    Defaults: z.object({ CPU: positiveNumber.refine((n) => n > 0, 'must be above 0').default('1'), Memory: size.default('2G'), Disk: size.default('5G'), GPU: bool.default('no'), Tasks: tasks.default('') }).strict().default({}),
+    Defaults: z.object({ CPU: positiveNumber.refine((n) => n > 0, 'must be above 0').default('1'), Memory: size.default('2G'), Disk: size.default('5G'), GPU: gpuGrant.default('none'), Tasks: tasks.default('') }).strict().default({}),
     Limits: z
       .object({
         MinCPU: positiveNumber.refine((n) => n > 0, 'must be above 0').default('0.05'),
@@ -115,7 +129,7 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
     throw new DiycloudError('InvalidArgument', `${source}: [Users] UIDMin (${uidMin}) must be at least 1 and not above UIDMax (${uidMax})`);
   }
   const cfg: Config = {
-    defaults: { cpuCores: c.Defaults.CPU, memoryMaxBytes: c.Defaults.Memory, diskQuotaBytes: c.Defaults.Disk, gpuAccess: c.Defaults.GPU, tasksMax: c.Defaults.Tasks },
+    defaults: { cpuCores: c.Defaults.CPU, memoryMaxBytes: c.Defaults.Memory, diskQuotaBytes: c.Defaults.Disk, gpus: c.Defaults.GPU, tasksMax: c.Defaults.Tasks },
     floor: { minCpuCores: c.Limits.MinCPU, minMemoryBytes: c.Limits.MinMemory, minDiskBytes: c.Limits.MinDisk },
     aboveMachine: c.Limits.AboveMachine,
     ratchetIntervalMs: Math.round(c.Limits.RatchetIntervalSec * 1000),

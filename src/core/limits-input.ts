@@ -1,12 +1,13 @@
 // Validates the limits of SetLimits/SetProfile/CreateUser (already decoded from the wire) into stored override values, strictly.
 
 import { DiycloudError } from './errors';
+import { formatGpuGrant, grantFromFlag, parseGpuGrant } from './gpu-grant';
 import { formatSize, parseSize, printable } from './size';
 import type { RawOverrides } from './ports';
 
 /**
  * Limits as an entry point hands them over, in plain values: cpu (cores), memory and disk (a size
- * string like "2G", or bytes), gpu (boolean), tasks (integer). The wire types are checked by the
+ * string like "2G", or bytes), gpu ("none", "all", "0,2"; a boolean is the old flag), tasks (integer). The wire types are checked by the
  * entry point's decoder (the D-Bus adapter for a{sv}); the values are checked here.
  */
 export type LimitsInput = Readonly<Record<string, unknown>>;
@@ -30,6 +31,17 @@ function size(field: string, v: unknown): string {
   throw bad(field, 'expected a size string such as 2G, or a number of bytes');
 }
 
+/** "none", "all", indices "0,2", or the old boolean (true = all, false = none); stored in the canonical form. */
+function gpu(v: unknown): string {
+  if (typeof v === 'boolean') return formatGpuGrant(grantFromFlag(v));
+  if (typeof v !== 'string') throw bad('gpu', 'expected "none", "all" or GPU indices such as "0,2"');
+  try {
+    return formatGpuGrant(parseGpuGrant(v));
+  } catch (e) {
+    throw bad('gpu', (e as Error).message);
+  }
+}
+
 /** Unknown keys and wrong values are InvalidArgument naming the key; the floor and ceiling are checked on the resulting allocation. */
 export function parseLimits(input: LimitsInput): Partial<RawOverrides> {
   const out: { -readonly [K in keyof RawOverrides]?: RawOverrides[K] } = {};
@@ -49,8 +61,7 @@ export function parseLimits(input: LimitsInput): Partial<RawOverrides> {
         out.disk = size(k, v);
         break;
       case 'gpu':
-        if (typeof v !== 'boolean') throw bad(k, 'expected a boolean');
-        out.gpu = v;
+        out.gpu = gpu(v);
         break;
       case 'tasks':
         if (!(typeof v === 'number' && Number.isSafeInteger(v) && v >= 1)) throw bad(k, 'expected a positive integer');

@@ -19,7 +19,8 @@ export interface RawOverrides {
   readonly cpu: number | null;
   readonly memory: string | null;
   readonly disk: string | null;
-  readonly gpu: boolean | null;
+  /** A GPU grant as stored: "none", "all" or indices "0,2" (core/gpu-grant.ts). */
+  readonly gpu: string | null;
   readonly tasks: number | null;
 }
 

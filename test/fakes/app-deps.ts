@@ -41,7 +41,7 @@ export interface TestDeps extends AppDeps {
   runTimers(): void;
 }
 
-export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n', opts: { quota?: boolean } = {}): TestDeps {
+export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n', opts: { quota?: boolean; gpuIndices?: number[] } = {}): TestDeps {
   const cgroups = new MemoryCgroups();
   const quota = opts.quota ? new MemoryQuota('/home') : null;
   const db = openDatabase(':memory:', join(__dirname, '../../schema'));
@@ -109,7 +109,11 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n', opts: { q
     ended,
     events: { emitted, emit: (sig, name, uid) => void emitted.push(`${sig} ${name} ${uid}`) },
     passwords: { verify: async (user: string, pw: string) => pw === `${user}-old` },
-    gpus: () => ({ devices: [], nodes: [], accessGroups: [], enforceable: false, reason: 'no GPU device nodes found' }),
+    // a host with GPUs 0 and 1 unless the test says otherwise (GPU grants are checked against it)
+    gpus: () => {
+      const devices = (opts.gpuIndices ?? [0, 1]).map((index) => ({ index, model: 'Test GPU', busId: `0000:0${index}:00.0` }));
+      return { devices, nodes: [], accessGroups: [], enforceable: false, reason: devices.length ? 'test inventory' : 'no GPU device nodes found' };
+    },
     grants,
     groupCalls,
     slices: cgroups,

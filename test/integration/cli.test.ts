@@ -49,7 +49,7 @@ describe('diycloudctl without a daemon', () => {
     expect(userHelp).toMatch(/^ {2}del \[options\] <name>/m);
     expect(userHelp).toMatch(/\bpasswd\b/);
     const add = (await ctl('x', ['user', 'add', '--help'])).stdout;
-    for (const o of ['--email', '--role', '--shell', '--password-stdin', '--cpu', '--memory', '--disk', '--no-gpu', '--tasks']) expect(add, o).toContain(o);
+    for (const o of ['--email', '--role', '--shell', '--password-stdin', '--cpu', '--memory', '--disk', '--gpus', '--tasks']) expect(add, o).toContain(o);
     expect(add).not.toMatch(/--password[ =<]/); // never a password on the command line
   });
   it('an unreachable bus exits 69', async () => {
@@ -192,8 +192,8 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
   });
 
   it('limits set applies at once to the live slice; limits reset brings the profile back', async () => {
-    expect(await json('limits', 'set', alice.name, '--cpu', '0.25', '--memory', '512M', '--no-gpu', '--tasks', '100')).toEqual({ ok: true, warnings: [] });
-    expect(await json('limits', 'show', alice.name)).toMatchObject({ allocation: { cpu: 0.25, memory: 512 * M, gpu: false, tasks: 100 }, sources: { cpu: 'user', memory: 'user' } });
+    expect(await json('limits', 'set', alice.name, '--cpu', '0.25', '--memory', '512M', '--gpus', 'none', '--tasks', '100')).toEqual({ ok: true, warnings: [] });
+    expect(await json('limits', 'show', alice.name)).toMatchObject({ allocation: { cpu: 0.25, memory: 512 * M, gpu: 'none', tasks: 100 }, sources: { cpu: 'user', memory: 'user' } });
     expect(fake.props(alice.uid)).toMatchObject({ CPUQuotaPerSecUSec: 250_000n, MemoryMax: 512n * BigInt(M), TasksMax: 100n });
     const bad = await c('limits', 'set', alice.name, '--memory', '2X');
     expect(bad.code).toBe(2);

@@ -85,7 +85,7 @@ describe.skipIf(!isRoot)('diycloudd on a real dbus-daemon', () => {
     const view = JSON.parse((await json('GetUser', 's', u.name)).data[0] as string);
     expect(view).toMatchObject({
       name: u.name, uid: u.uid, managed: true, inDatabase: true, enabled: true,
-      allocation: { cpu: 0.5, memory: 512 * 1024 ** 2, disk: 5 * 1024 ** 3, gpu: false, tasks: 200 },
+      allocation: { cpu: 0.5, memory: 512 * 1024 ** 2, disk: 5 * 1024 ** 3, gpu: 'none', tasks: 200 },
       sources: { cpu: 'user', memory: 'user', disk: 'default', gpu: 'default', tasks: 'user' },
       cgroup: { exists: true, settings: { cpuQuotaPerSecUsec: 500000, memoryMaxBytes: 536870912 } },
     });

@@ -42,12 +42,12 @@ const LIMIT_TYPES: Readonly<Record<string, readonly string[]>> = {
   cpu: ['d', 'u', 't'],
   memory: ['s', 't'],
   disk: ['s', 't'],
-  gpu: ['b'],
+  gpu: ['s', 'b'],
   tasks: ['t', 'u'],
 };
 
 /**
- * A limits a{sv}: cpu (d, cores), memory and disk (s like "2G", or t bytes), gpu (b), tasks (t).
+ * A limits a{sv}: cpu (d, cores), memory and disk (s like "2G", or t bytes), gpu (s "none", "all" or "0,2"; b, the old flag), tasks (t).
  * Keys outside the list go through as they are, so the use case names them in its error (it knows
  * the keys); a known key of the wrong type is refused here, naming the type to use.
  */

@@ -5,7 +5,7 @@ import { DiycloudError } from '../../core/errors';
 import type { AdminStore, AuditRow, Intent, RawOverrides, RoleRecord, ShadowExpiry, UserRecord } from '../../core/ports';
 import { toRecord, USER_SELECT, type UserRow } from './sqlite-store';
 
-const COLUMNS: Record<keyof RawOverrides, string> = { cpu: 'cpu_limit', memory: 'mem_limit', disk: 'disk_quota', gpu: 'gpu_access', tasks: 'tasks_max' };
+const COLUMNS: Record<keyof RawOverrides, string> = { cpu: 'cpu_limit', memory: 'mem_limit', disk: 'disk_quota', gpu: 'gpus', tasks: 'tasks_max' };
 
 interface RoleRow {
   name: string;
@@ -14,7 +14,7 @@ interface RoleRow {
   cpu_limit: number | null;
   mem_limit: string | null;
   disk_quota: string | null;
-  gpu_access: number | null;
+  gpus: string | null;
   tasks_max: number | null;
 }
 
@@ -67,7 +67,7 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   resetUserLimits(uid: number): void {
-    this.db.prepare(`UPDATE resource_allocations SET cpu_limit = NULL, mem_limit = NULL, disk_quota = NULL, gpu_access = NULL, tasks_max = NULL
+    this.db.prepare(`UPDATE resource_allocations SET cpu_limit = NULL, mem_limit = NULL, disk_quota = NULL, gpus = NULL, tasks_max = NULL
       WHERE user_id = (SELECT id FROM users WHERE uid = ?)`).run(uid);
   }
 
@@ -154,6 +154,6 @@ function toRole(r: RoleRow | undefined): RoleRecord | null {
     name: r.name,
     builtin: r.builtin === 1,
     unixGroup: r.unix_group,
-    profile: { cpu: r.cpu_limit, memory: r.mem_limit, disk: r.disk_quota, gpu: r.gpu_access === null ? null : r.gpu_access === 1, tasks: r.tasks_max },
+    profile: { cpu: r.cpu_limit, memory: r.mem_limit, disk: r.disk_quota, gpu: r.gpus, tasks: r.tasks_max },
   };
 }

@@ -19,12 +19,12 @@ export interface UserRow {
   cpu_limit: number | null;
   mem_limit: string | null;
   disk_quota: string | null;
-  gpu_access: number | null;
+  gpus: string | null;
   tasks_max: number | null;
 }
 
 export const USER_SELECT = `SELECT u.id, u.username, u.uid, u.email, u.role, u.is_active, u.created_at, u.last_login,
-  a.cpu_limit, a.mem_limit, a.disk_quota, a.gpu_access, a.tasks_max
+  a.cpu_limit, a.mem_limit, a.disk_quota, a.gpus, a.tasks_max
   FROM users u LEFT JOIN resource_allocations a ON a.user_id = u.id`;
 
 /** Opens (creating if needed) the database with the settings every connection must have. */
@@ -146,7 +146,7 @@ export function toRecord(r: UserRow | undefined): UserRecord | null {
       cpu: r.cpu_limit,
       memory: r.mem_limit,
       disk: r.disk_quota,
-      gpu: r.gpu_access === null ? null : r.gpu_access === 1,
+      gpu: r.gpus,
       tasks: r.tasks_max,
     },
   };

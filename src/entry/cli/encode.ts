@@ -8,6 +8,9 @@ export interface LimitOptions {
   cpu?: string;
   memory?: string;
   disk?: string;
+  /** --gpus: none, all or indices. */
+  gpus?: string;
+  /** --gpu / --no-gpu: the old flags. */
   gpu?: boolean;
   tasks?: string;
 }
@@ -27,13 +30,13 @@ export function parseCount(s: string, flag: string): bigint {
 }
 
 /**
- * Keys of SetLimits/SetProfile: "cpu" d, "memory" s, "disk" s, "gpu" b, "tasks" t.
+ * Keys of SetLimits/SetProfile: "cpu" d, "memory" s, "disk" s, "gpu" s ("none", "all", "0,2"), "tasks" t.
  * Sizes go as strings ("2G"): the daemon parses and range-checks them and names the field.
  * At least one key is required.
  */
 export function encodeLimits(o: LimitOptions): Record<string, Variant> {
   const out = limitVariants(o);
-  if (Object.keys(out).length === 0) throw new UsageError('give at least one of --cpu, --memory, --disk, --gpu/--no-gpu, --tasks');
+  if (Object.keys(out).length === 0) throw new UsageError('give at least one of --cpu, --memory, --disk, --gpus, --tasks');
   return out;
 }
 
@@ -43,7 +46,9 @@ function limitVariants(o: LimitOptions): Record<string, Variant> {
   if (o.cpu !== undefined) out.cpu = new Variant('d', parseCores(o.cpu));
   if (o.memory !== undefined) out.memory = new Variant('s', o.memory);
   if (o.disk !== undefined) out.disk = new Variant('s', o.disk);
-  if (o.gpu !== undefined) out.gpu = new Variant('b', o.gpu);
+  if (o.gpus !== undefined && o.gpu !== undefined) throw new UsageError('give --gpus or --gpu/--no-gpu, not both');
+  if (o.gpus !== undefined) out.gpu = new Variant('s', o.gpus);
+  if (o.gpu !== undefined) out.gpu = new Variant('s', o.gpu ? 'all' : 'none');
   if (o.tasks !== undefined) out.tasks = new Variant('t', parseCount(o.tasks, '--tasks'));
   return out;
 }

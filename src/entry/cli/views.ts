@@ -13,7 +13,7 @@ export function allocationCell(key: (typeof RESOURCES)[number], a: Partial<Alloc
   if (v === undefined || v === null) return '-';
   if (key === 'cpu') return cores(v as number);
   if (key === 'memory' || key === 'disk') return humanSize(v as number);
-  if (key === 'gpu') return yesNo(v as boolean);
+  if (key === 'gpu') return String(v);
   return String(v);
 }
 

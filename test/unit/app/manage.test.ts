@@ -69,11 +69,26 @@ describe('limits and profiles', () => {
     expect(d.slices.slices.get(1000)?.settings).toMatchObject({ memoryMaxBytes: 4 * 1024 ** 3, cpuQuotaPerSecUsec: 1_000_000 });
     expect(d.events.emitted).toContain('UserChanged alice 1000');
   });
+  it('GPU grants: indices are stored and shown; GPUs the host lacks, or any GPU on a host without GPUs, are InvalidArgument and change nothing', async () => {
+    const d = setup(); // the fake host has GPUs 0 and 1
+    await setLimits(d, root, 'alice', { gpu: v('s', '1') });
+    expect(d.store.userByName('alice')?.overrides.gpu).toBe('1');
+    expect((await readUser(d, root, 'alice')).allocation.gpu).toBe('1');
+    await expect(setLimits(d, root, 'alice', { gpu: v('s', '0,3'), cpu: v('d', 2) })).rejects.toMatchObject({ code: 'InvalidArgument', field: 'gpu', message: expect.stringMatching(/GPU 3 does not exist on this host \(present: 0, 1\)/) });
+    await expect(setProfile(d, root, 'user', { gpu: v('s', '2') })).rejects.toMatchObject({ code: 'InvalidArgument', field: 'gpu' });
+    expect(d.store.userByName('alice')?.overrides).toMatchObject({ gpu: '1', cpu: null });
+    expect(d.admin.role('user')?.profile.gpu).toBeNull();
+    const bare = testDeps(undefined, { gpuIndices: [] });
+    addUser(bare, { name: 'alice', uid: 1000 });
+    await expect(setLimits(bare, root, 'alice', { gpu: v('s', 'all') })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(/this host has no GPUs/) });
+    await setLimits(bare, root, 'alice', { gpu: v('s', 'none') });
+    expect(bare.store.userByName('alice')?.overrides.gpu).toBe('none');
+  });
   it('a new role is created by SetProfile and listed with its effective allocation', async () => {
     const d = setup();
     await setProfile(d, root, 'gpu', { gpu: v('b', true), cpu: v('d', 2) });
     const gpu = (await listProfiles(d, root)).find((p) => p.role === 'gpu');
-    expect(gpu).toMatchObject({ builtin: false, members: 0, allocation: { cpu: 2, gpu: true, memory: 2 * 1024 ** 3 } });
+    expect(gpu).toMatchObject({ builtin: false, members: 0, allocation: { cpu: 2, gpu: 'all', memory: 2 * 1024 ** 3 } });
   });
 });
 

@@ -7,14 +7,16 @@ import { UsageError } from '../../../src/entry/cli/errors';
 const sig = (d: Record<string, Variant>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, [v.signature, v.value]]));
 
 describe('encodeLimits', () => {
-  it('encodes cpu as d, sizes as s strings, gpu as b and tasks as a t bigint', () => {
-    expect(sig(encodeLimits({ cpu: '2', memory: '2G', disk: '20G', gpu: true, tasks: '500' }))).toEqual({
-      cpu: ['d', 2], memory: ['s', '2G'], disk: ['s', '20G'], gpu: ['b', true], tasks: ['t', 500n],
+  it('encodes cpu as d, sizes as s strings, --gpus as an s and tasks as a t bigint', () => {
+    expect(sig(encodeLimits({ cpu: '2', memory: '2G', disk: '20G', gpus: '0,2', tasks: '500' }))).toEqual({
+      cpu: ['d', 2], memory: ['s', '2G'], disk: ['s', '20G'], gpu: ['s', '0,2'], tasks: ['t', 500n],
     });
   });
-  it('sends only the keys given, and --no-gpu as false', () => {
+  it('sends only the keys given; --gpu and --no-gpu are --gpus all and none; both forms at once is a usage error', () => {
     expect(sig(encodeLimits({ cpu: '0.5' }))).toEqual({ cpu: ['d', 0.5] });
-    expect(sig(encodeLimits({ gpu: false }))).toEqual({ gpu: ['b', false] });
+    expect(sig(encodeLimits({ gpu: false }))).toEqual({ gpu: ['s', 'none'] });
+    expect(sig(encodeLimits({ gpu: true }))).toEqual({ gpu: ['s', 'all'] });
+    expect(() => encodeLimits({ gpu: true, gpus: '0' })).toThrow(UsageError);
   });
   it('needs at least one key (a usage error, exit 2)', () => {
     expect(() => encodeLimits({})).toThrow(UsageError);
@@ -57,9 +59,9 @@ describe('user add / user del options', () => {
     expect(nested(encodeCreateOptions({ shell: '/bin/sh', cpu: '2', memory: '4G', disk: '20G', gpu: false, tasks: '300' }, 'pw'))).toEqual({
       password: ['s', 'pw'],
       shell: ['s', '/bin/sh'],
-      limits: ['a{sv}', { cpu: ['d', 2], memory: ['s', '4G'], disk: ['s', '20G'], gpu: ['b', false], tasks: ['t', 300n] }],
+      limits: ['a{sv}', { cpu: ['d', 2], memory: ['s', '4G'], disk: ['s', '20G'], gpu: ['s', 'none'], tasks: ['t', 300n] }],
     });
-    expect(nested(encodeCreateOptions({ gpu: true }, null))).toEqual({ limits: ['a{sv}', { gpu: ['b', true] }] });
+    expect(nested(encodeCreateOptions({ gpu: true }, null))).toEqual({ limits: ['a{sv}', { gpu: ['s', 'all'] }] });
   });
   it('CreateUser: bad limit options are usage errors', () => {
     expect(() => encodeCreateOptions({ cpu: 'lots' }, null)).toThrow(UsageError);

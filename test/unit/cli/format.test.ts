@@ -7,7 +7,7 @@ import type { UserView } from '../../../src/app/get-user';
 const G = 1024 ** 3;
 const user = (over: Partial<UserView> = {}): UserView => ({
   name: 'alice', uid: 2001, managed: true, inDatabase: true, email: null, role: 'user', enabled: true, created: null, lastLogin: null,
-  allocation: { cpu: 0.5, memory: 2 * G, disk: 5 * G, gpu: false, tasks: null },
+  allocation: { cpu: 0.5, memory: 2 * G, disk: 5 * G, gpu: 'none', tasks: null },
   sources: { cpu: 'user', memory: 'default', disk: 'default', gpu: 'default', tasks: 'default' },
   cgroup: { exists: true, settings: { cpuQuotaPerSecUsec: 500000, memoryMaxBytes: 2 * G, memoryHighBytes: 'infinity', tasksMax: 'infinity' }, memoryCurrentBytes: 300 * 1024 ** 2 },
   ...over,
@@ -49,12 +49,12 @@ describe('views', () => {
     expect(t.split('\n')[0]).toMatch(/^RESOURCE\s+ALLOCATION\s+SOURCE\s+IN FORCE$/);
     expect(t).toMatch(/^cpu\s+0\.5\s+user\s+0\.5$/m);
     expect(t).toMatch(/^memory\s+2G\s+default\s+2G$/m);
-    expect(t).toMatch(/^gpu\s+no\s+default\s+-$/m);
+    expect(t).toMatch(/^gpu\s+none\s+default\s+-$/m);
     expect(t).toMatch(/^tasks\s+-\s+default\s+infinity$/m);
   });
   it('user list and status (biggest live memory first)', () => {
     const list = [user(), user({ name: 'bob', uid: 2002, enabled: false, cgroup: { exists: true, settings: null, memoryCurrentBytes: G } }), user({ name: 'carol', uid: 2003, cgroup: { exists: false, settings: null, memoryCurrentBytes: null } })];
-    expect(renderUserList(list)).toMatch(/^bob\s+2002\s+user\s+no\s+0\.5\s+2G\s+5G\s+no\s+-\s+-$/m);
+    expect(renderUserList(list)).toMatch(/^bob\s+2002\s+user\s+no\s+0\.5\s+2G\s+5G\s+none\s+-\s+-$/m);
     const rows = renderUsage(list).trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]);
     expect(rows).toEqual(['bob', 'alice', 'carol']);
   });
@@ -64,7 +64,7 @@ describe('views', () => {
     expect(renderReconcile({ ...r, changed: [], reverted: [], errors: [] })).toMatch(/Nothing changed\.\n$/);
   });
   it('profiles and audit tolerate a bare array or a wrapping object', () => {
-    expect(renderProfiles([{ role: 'staff', members: 3, allocation: { cpu: 4, memory: 16 * G, disk: 50 * G, gpu: true, tasks: 1000 } }])).toMatch(/^staff\s+3\s+4\s+16G\s+50G\s+yes\s+1000$/m);
+    expect(renderProfiles([{ role: 'staff', members: 3, allocation: { cpu: 4, memory: 16 * G, disk: 50 * G, gpu: '0,2', tasks: 1000 } }])).toMatch(/^staff\s+3\s+4\s+16G\s+50G\s+0,2\s+1000$/m);
     expect(renderAudit({ entries: [{ at: '2024-01-01T00:00:00Z', callerUid: 0, action: 'SetLimits', target: 'alice', result: 'ok', detail: '' }] })).toMatch(/SetLimits\s+alice\s+ok\s+-$/m);
   });
 });

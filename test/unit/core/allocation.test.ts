@@ -1,9 +1,10 @@
 // Unit: the floor and the machine ceiling.
 import { describe, expect, it } from 'vitest';
 import { checkAllocation, type Allocation, type AllocationBounds } from '../../../src/core/allocation';
+import { GPU_NONE } from '../../../src/core/gpu-grant';
 
 const G = 1024 ** 3;
-const a: Allocation = { cpuCores: 1, memoryMaxBytes: 2 * G, diskQuotaBytes: 5 * G, gpuAccess: false, tasksMax: null };
+const a: Allocation = { cpuCores: 1, memoryMaxBytes: 2 * G, diskQuotaBytes: 5 * G, gpus: GPU_NONE, tasksMax: null };
 const b: AllocationBounds = { minCpuCores: 0.05, minMemoryBytes: 64 * 1024 ** 2, machineCpuCores: 2, machineMemoryBytes: 8 * G, aboveMachine: 'clamp' };
 
 describe('checkAllocation', () => {

@@ -10,7 +10,7 @@ const defs = { uidMin: 1000, uidMax: 60000 };
 describe('parseConfig', () => {
   it('an empty file means the documented defaults', () => {
     const c = parseConfig('', defs);
-    expect(c.defaults).toEqual({ cpuCores: 1, memoryMaxBytes: 2 * 1024 ** 3, diskQuotaBytes: 5 * 1024 ** 3, gpuAccess: false, tasksMax: null });
+    expect(c.defaults).toEqual({ cpuCores: 1, memoryMaxBytes: 2 * 1024 ** 3, diskQuotaBytes: 5 * 1024 ** 3, gpus: { kind: 'none' }, tasksMax: null });
     expect(c.hook).toEqual({ failureMode: 'open', timeoutMs: 2000, busAddress: 'unix:path=/run/dbus/system_bus_socket', runtimeDirectory: '/run/diycloud' });
     expect(c).toMatchObject({ uidMin: 1000, uidMax: 60000, aboveMachine: 'clamp', backend: { cgroups: 'auto', databasePath: '/var/lib/diycloud/diycloud.db' } });
     expect(c.quota).toEqual({ paths: null, softShare: 0.9, gracePeriodSec: 7 * 86400 });
@@ -25,7 +25,7 @@ describe('parseConfig', () => {
   });
   it('reads values', () => {
     const c = parseConfig('[Defaults]\nCPU = 0.5\nMemory=1G\nTasks=500\nGPU=yes\n[Hook]\nFailureMode=closed\nTimeoutSec=0.5\n[Users]\nUIDMin=2000\n', defs);
-    expect(c.defaults).toMatchObject({ cpuCores: 0.5, memoryMaxBytes: 1024 ** 3, tasksMax: 500, gpuAccess: true });
+    expect(c.defaults).toMatchObject({ cpuCores: 0.5, memoryMaxBytes: 1024 ** 3, tasksMax: 500, gpus: { kind: 'all' } });
     expect(c.hook).toMatchObject({ failureMode: 'closed', timeoutMs: 500 });
     expect(c.uidMin).toBe(2000);
   });

@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { cgroupTarget, diffCgroup, diskDiffers, planEnforcement, sameDisk, type DiskPolicy } from '../../../src/core/enforcement-plan';
 import type { Allocation } from '../../../src/core/allocation';
 import { uidFromSliceName, userSliceName } from '../../../src/adapters/systemd/unit-names';
+import { GPU_NONE } from '../../../src/core/gpu-grant';
 
 const M = 1024 ** 2;
 const G = 1024 ** 3;
-const alloc = (over: Partial<Allocation> = {}): Allocation => ({ cpuCores: 1, memoryMaxBytes: 2048 * M, diskQuotaBytes: 5 * G, gpuAccess: false, tasksMax: null, ...over });
+const alloc = (over: Partial<Allocation> = {}): Allocation => ({ cpuCores: 1, memoryMaxBytes: 2048 * M, diskQuotaBytes: 5 * G, gpus: GPU_NONE, tasksMax: null, ...over });
 const noDisk: DiskPolicy = { paths: [], softShare: 0.9 };
 const plan = (a: Allocation, observed: { memoryCurrentBytes: number | null; memoryMaxBytes: number | 'infinity' | null } | null = null) => planEnforcement(a, observed, noDisk, 'login').cgroup;
 

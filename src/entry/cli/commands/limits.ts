@@ -6,14 +6,15 @@ import { act, callJson, callWarn, emit } from '../action';
 import { encodeLimits, type LimitOptions } from '../encode';
 import { renderLimits, renderProfiles } from '../views';
 
-/** --cpu, --memory, --disk, --gpu/--no-gpu, --tasks (limits set and profile set). */
+/** --cpu, --memory, --disk, --gpus (with --gpu/--no-gpu, the old flags, for all/none), --tasks (limits set and profile set). */
 export function addLimitOptions(cmd: Command): Command {
   return cmd
     .option('--cpu <cores>', 'CPU cores (e.g. 2 or 0.5)')
     .option('--memory <size>', 'memory (e.g. 4G, 512M)')
     .option('--disk <size>', 'disk quota (e.g. 20G)')
-    .option('--gpu', 'allow GPU access')
-    .option('--no-gpu', 'deny GPU access')
+    .option('--gpus <which>', 'GPUs the user may open: none, all, or indices (e.g. 0,2; see diycloudctl status)')
+    .option('--gpu', 'the same as --gpus all')
+    .option('--no-gpu', 'the same as --gpus none')
     .option('--tasks <n>', 'maximum number of tasks (processes and threads)');
 }
 
@@ -46,8 +47,8 @@ Example:
     .addHelpText('after', `
 Examples:
   diycloudctl limits set alice --cpu 2 --memory 4G
-  diycloudctl limits set alice --disk 50G --gpu
-  diycloudctl limits set bob --tasks 500 --no-gpu
+  diycloudctl limits set alice --disk 50G --gpus 0,2
+  diycloudctl limits set bob --tasks 500 --gpus none
 
 At least one option is required. Sizes are binary (1G = 1024M), as in systemd.`)
     .action(
@@ -95,7 +96,7 @@ Examples:
     .addHelpText('after', `
 Examples:
   diycloudctl profile set student --cpu 1 --memory 2G --disk 10G
-  diycloudctl profile set staff --cpu 4 --memory 16G --gpu
+  diycloudctl profile set staff --cpu 4 --memory 16G --gpus all
 
 At least one option is required.`)
     .action(

@@ -71,7 +71,7 @@ Examples:
   diycloudctl user add carol                                  asks for the password twice (on a terminal)
   diycloudctl user add carol --email carol@example.org --role student
   printf '%s\\n' "$PW" | diycloudctl user add dave --password-stdin
-  diycloudctl user add erin --shell /bin/sh --cpu 2 --memory 8G --gpu
+  diycloudctl user add erin --shell /bin/sh --cpu 2 --memory 8G --gpus 0
   diycloudctl user add frank < /dev/null                      no password: the account stays locked
 
 The password is never taken from the command line. With --password-stdin it is the first line of
