@@ -1,7 +1,8 @@
 /* diycloud PAM hook: run by pam_exec at account and session time; makes one bounded D-Bus call to diycloudd.
  *
  * PAM_TYPE account       -> CheckLogin(user, service, rhost): refuse disabled accounts
- *          open_session  -> OpenSession(user, service, tty, rhost): the slice gets its limits
+ *          open_session  -> OpenSession(user, service, tty, rhost): the slice gets its limits; the
+ *                           reply's login line goes to stdout for interactive logins (shown_to_user)
  *          close_session -> CloseSession(...), in a background child: logout does not wait
  *
  * Exit status: 0 lets the login proceed, 1 refuses it. Details, and why this is C (one small process
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -234,6 +236,34 @@ static int allowed_error(const char *name) {
   return 0;
 }
 
+/* Whether the login line is for a person at a terminal: sshd or login (su, sudo, cron and the user
+ * manager stay quiet: scripts run "su - user -c cmd" on terminals too), a real tty (sshd passes
+ * "ssh" when no pty was asked for, i.e. "ssh host cmd"), and no ~/.hushlogin. The hush file is only
+ * looked up (fstatat without following a link), never opened or followed: it is the user's file. */
+static int shown_to_user(const char *home) {
+  if (strcmp(service, "sshd") && strcmp(service, "login")) return 0;
+  if (!tty[0] || strcmp(tty, "ssh") == 0 || strcmp(tty, "?") == 0) return 0;
+  char hush[4096];
+  struct stat st;
+  if (home[0] != '/' || snprintf(hush, sizeof hush, "%s/.hushlogin", home) >= (int)sizeof hush) return 1;
+  return fstatat(AT_FDCWD, hush, &st, AT_SYMLINK_NOFOLLOW) != 0;
+}
+
+/* The daemon's login line, one escaped line per line of it (pam_exec's "stdout" option passes each
+ * line to the application as a PAM text message). An older daemon's empty reply prints nothing. */
+static void show_login_line(sd_bus_message *reply) {
+  const char *msg = NULL;
+  if (sd_bus_message_read(reply, "s", &msg) < 0 || !msg) return;
+  for (int lines = 0; *msg && lines < 8; lines++) {
+    char raw[512], shown[600];
+    size_t len = strcspn(msg, "\n");
+    snprintf(raw, sizeof raw, "%.*s", (int)(len < sizeof raw ? len : sizeof raw - 1), msg);
+    escape(shown, sizeof shown, raw);
+    if (shown[0]) printf("%s\n", shown);
+    msg += len + (msg[len] == '\n');
+  }
+}
+
 int main(int argc, char **argv) {
   const char *conf = argc > 1 ? argv[1] : "/etc/diycloud/diycloud.conf";
   /* Copy what we need from the environment, then drop all of it. */
@@ -274,6 +304,8 @@ int main(int argc, char **argv) {
   if (!range_ok) say(LOG_WARNING, "bad [Users] range (%s; the daemon refuses this config): no user is skipped by UID", cfg.range_problem);
   struct passwd *pw = getpwnam(user);
   if (!pw || (range_ok && ((double)pw->pw_uid < uid_min || (double)pw->pw_uid > uid_max))) return 0;
+  char home[4000];
+  copy(home, sizeof home, pw->pw_dir ? pw->pw_dir : ""); /* getpwnam's buffer is not ours to keep */
 
   gate_exit = cfg.closed && is_gate() ? 1 : 0;
   signal(SIGALRM, on_alarm);
@@ -317,6 +349,8 @@ int main(int argc, char **argv) {
       printf("diycloud: %s\n", shown);
       return 1;
     }
+  } else if (strcmp(member, "OpenSession") == 0 && shown_to_user(home)) {
+    show_login_line(reply);
   }
   return 0;
 }

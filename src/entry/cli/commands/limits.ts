@@ -1,10 +1,11 @@
 // diycloudctl limits … and profile …: a user's own limits, and the role profiles.
 
 import type { Command } from 'commander';
-import type { UserView } from '../../../app/get-user';
+import { userInfo } from 'node:os';
 import { act, callJson, callWarn, emit } from '../action';
 import { encodeLimits, type LimitOptions } from '../encode';
-import { renderLimits, renderProfiles } from '../views';
+import { limitsJson, renderOwnLimits, type LimitsView } from '../limits-view';
+import { renderProfiles } from '../views';
 
 /** --cpu, --memory, --disk, --gpus (with --gpu/--no-gpu, the old flags, for all/none), --tasks (limits set and profile set). */
 export function addLimitOptions(cmd: Command): Command {
@@ -24,23 +25,12 @@ export function addLimitsCommands(program: Command): void {
     .description("show and change a user's own limits")
     .addHelpText('after', `
 Examples:
+  diycloudctl limits                 your own allocation, live use and limit events
   diycloudctl limits show alice
   diycloudctl limits set alice --cpu 2 --memory 4G
   diycloudctl limits reset alice`);
 
-  limits
-    .command('show')
-    .argument('<name>', 'user name')
-    .description("show a user's effective allocation, where each value comes from, and what is in force")
-    .addHelpText('after', `
-Example:
-  diycloudctl limits show alice`)
-    .action(
-      act(async (ctx, name: string) => {
-        const u = await callJson<UserView>(ctx, 'GetUser', 's', [name]);
-        emit(ctx, { name: u.name, uid: u.uid, allocation: u.allocation, sources: u.sources, cgroup: u.cgroup, disk: u.disk }, () => renderLimits(u, ctx.color));
-      }),
-    );
+  addLimitsShow(limits);
 
   addLimitOptions(limits.command('set').argument('<name>', 'user name'))
     .description("set a user's own limits over the role profile (applied at once to a live cgroup, and to the disk quota)")
@@ -66,6 +56,29 @@ At least one option is required. Sizes are binary (1G = 1024M), as in systemd.`)
 Example:
   diycloudctl limits reset alice`)
     .action(act(async (ctx, name: string) => callWarn(ctx, 'ResetLimits', 's', [name])));
+}
+
+/**
+ * `limits show [name]`, also what a bare `limits` runs: without a name, the calling user's own
+ * record, which GetUser gives anyone without a polkit action (the name is looked up locally; the
+ * daemon checks it against the caller's uid from the bus).
+ */
+function addLimitsShow(limits: Command): void {
+  limits
+    .command('show', { isDefault: true })
+    .argument('[name]', 'user name (default: you)')
+    .description('show an allocation, where each value comes from (user, role, default), what is in force, live use and recent limit events')
+    .addHelpText('after', `
+Examples:
+  diycloudctl limits show            your own (no privileges needed)
+  diycloudctl limits show alice      another user's (root, or org.diycloud.read-users)
+  diycloudctl limits --json`)
+    .action(
+      act(async (ctx, name: string | undefined) => {
+        const u = await callJson<LimitsView>(ctx, 'GetUser', 's', [name ?? userInfo().username]);
+        emit(ctx, limitsJson(u), () => renderOwnLimits(u, ctx.color));
+      }),
+    );
 }
 
 export function addProfileCommands(program: Command): void {
