@@ -4,7 +4,7 @@ import type { AllocationBounds } from '../core/allocation';
 import type { Config } from '../core/config';
 import type { GpuInventory } from '../core/gpu';
 import type { ProcessTable } from '../core/placement';
-import type { AccountAdmin, AccountDb, AdminStore, Authorizer, CgroupLimits, Clock, Events, Logger, PasswordVerifier, QuotaBackend, Scheduler, SessionAdmin, Store } from '../core/ports';
+import type { AccountAdmin, AccountDb, AdminStore, Authorizer, CgroupLimits, Clock, Events, GpuAccess, Logger, PasswordVerifier, QuotaBackend, Scheduler, SessionAdmin, Store } from '../core/ports';
 import type { KeyedQueue } from './keyed-queue';
 
 export interface AppDeps {
@@ -19,6 +19,10 @@ export interface AppDeps {
   readonly passwords: PasswordVerifier;
   /** The GPU inventory, read afresh. */
   readonly gpus: () => GpuInventory;
+  /** GPU access: the device policy on each user's cgroup (systemd, cgroupfs v1), or groups only. */
+  readonly gpuAccess: GpuAccess;
+  /** /proc/devices, read afresh (majors for the device policy). */
+  readonly procDevices: () => string;
   /** CPU, memory and task limits: systemd slices, diycloud's own cgroups, or none. */
   readonly cgroups: CgroupLimits;
   /** Disk quotas: one backend per [Quota] path (none: disk allocations are recorded only). */

@@ -7,6 +7,7 @@ import { isManagedUid } from '../core/login-policy';
 import type { RawOverrides, UserRecord } from '../core/ports';
 import type { AppDeps } from './deps';
 import { enforceDisk, type DiskOutcome } from './enforce-disk';
+import { enforceGpu, type GpuOutcome, type GpuRevokeMode } from './enforce-gpu';
 
 export interface EnforceResult {
   readonly uid: number;
@@ -17,6 +18,8 @@ export interface EnforceResult {
   readonly done: boolean;
   /** One outcome per quota path. */
   readonly disk: readonly DiskOutcome[];
+  /** The device policy's outcome; null when the cgroup step did not run. */
+  readonly gpu: GpuOutcome | null;
 }
 
 /** The decision for a UID from its record and role profile (core/allocation-decision.ts), with its problems logged. */
@@ -42,6 +45,8 @@ export interface EnforceOptions {
   readonly cgroup?: boolean;
   /** Whether applied quotas are checked against usage for the reply's warnings (an admin's change; not logins or reconcile). */
   readonly warnings?: boolean;
+  /** An admin's change: what to do with the user's processes that hold GPUs no longer granted (enforce-gpu.ts). Unset: not looked for. */
+  readonly gpuRevoke?: GpuRevokeMode;
 }
 
 /**
@@ -65,9 +70,26 @@ export function enforceAllocation(deps: AppDeps, uid: number, opts: EnforceOptio
       recordBestEffort(deps, uid, () => deps.store.setApplied(uid, { resource: 'cgroup', settings: plan.cgroup.settings }, deps.clock.now().toISOString()));
       scheduleRatchet(deps, uid, plan.cgroup.done);
     }
+    // The device policy goes on the same user cgroup, every time (systemd resolves char-NAME and node paths as it applies them).
+    const gpu = withCgroup ? await enforceGpuBestEffort(deps, uid, allocation, opts.gpuRevoke) : null;
     const disk = await enforceDisk(deps, uid, record?.username ?? null, plan.disk, opts.purpose, opts.warnings ?? false);
-    return { uid, settings: plan.cgroup.settings, changed, done: plan.cgroup.done, disk };
+    return { uid, settings: plan.cgroup.settings, changed, done: plan.cgroup.done, disk, gpu };
   });
+}
+
+/**
+ * Best effort on every path: a failure is logged as an error and becomes the reply's warning. The
+ * policy in force stays (systemd keeps its drop-in, cgroupfs its devices.list), so a user keeps what
+ * they had; the next login or Reconcile tries again.
+ */
+async function enforceGpuBestEffort(deps: AppDeps, uid: number, allocation: Allocation, revoke: GpuRevokeMode | undefined): Promise<GpuOutcome> {
+  try {
+    return await enforceGpu(deps, uid, allocation.gpus, revoke);
+  } catch (e) {
+    const warning = `uid ${uid}: the GPU device policy was not applied: ${(e as Error).message}`;
+    deps.log.error(`${warning}, ignoring`, { uid });
+    return { applied: false, indices: [], holders: [], killed: [], unreadable: 0, warning };
+  }
 }
 
 function recordBestEffort(deps: AppDeps, uid: number, write: () => void): void {
@@ -83,11 +105,11 @@ function recordBestEffort(deps: AppDeps, uid: number, write: () => void): void {
  * who is not logged in gets it at the next login), and their disk quotas in any case; the change is
  * announced. Returns the warnings for the reply (e.g. "alice is over quota on /home").
  */
-export async function enforceAfterChange(deps: AppDeps, r: UserRecord, diskChanged: boolean): Promise<string[]> {
+export async function enforceAfterChange(deps: AppDeps, r: UserRecord, diskChanged: boolean, gpuRevoke: GpuRevokeMode = 'report'): Promise<string[]> {
   const live = isManagedUid(r.uid, deps.config) && (await deps.cgroups.observe(r.uid)) !== null;
-  const result = await enforceAllocation(deps, r.uid, { purpose: diskChanged ? 'change' : 'reconcile', cgroup: live, warnings: true });
+  const result = await enforceAllocation(deps, r.uid, { purpose: diskChanged ? 'change' : 'reconcile', cgroup: live, warnings: true, gpuRevoke });
   deps.events.emit('UserChanged', r.username, r.uid);
-  return result.disk.flatMap((d) => (d.warning ? [d.warning] : []));
+  return [...result.disk.flatMap((d) => (d.warning ? [d.warning] : [])), ...(result.gpu?.warning ? [result.gpu.warning] : [])];
 }
 
 function scheduleRatchet(deps: AppDeps, uid: number, done: boolean): void {

@@ -1,6 +1,8 @@
-// The ports that hold a user to an allocation: one per resource (cgroups; disk quotas; GPU access comes next).
+// The ports that hold a user to an allocation: one per resource (cgroups, disk quotas, GPU access).
 
+import type { DevicePlan } from './device-rules';
 import type { CgroupObservation, CgroupSettings, DiskSettings } from './enforcement-plan';
+import type { GpuEnforcement } from './gpu';
 
 export interface CgroupState extends CgroupObservation {
   /** Settings currently in force, as the backend reports them. */
@@ -92,4 +94,42 @@ export interface QuotaBackend {
    * (btrfs), so that a qgroup can hold it. Quota-tools and none answer false.
    */
   wantsSubvolumeHome(home: string): Promise<boolean>;
+}
+
+/**
+ * GPU access held by the kernel: a device policy on the user's cgroup (systemd: DevicePolicy and
+ * DeviceAllow on user-UID.slice; cgroupfs v1: the devices controller). Where nothing can hold it
+ * (cgroupfs v2 without a BPF device program, backend none) status() says "groups only" and apply()
+ * does nothing: Unix group membership of the GPU nodes is then all there is.
+ */
+export interface GpuAccess {
+  /** "systemd", "cgroupfs (v1)", "cgroupfs (v2)" or "none". */
+  readonly backend: string;
+  /** What is enforced and why (shown in Gpus and doctor). */
+  status(): GpuEnforcement;
+  /** Puts the plan on the user's cgroup (creating the device group where the backend owns it). Throws BackendFailed. */
+  apply(uid: number, plan: DevicePlan): Promise<void>;
+  /** Moves a process into the user's device group where the backend keeps one of its own (cgroupfs v1); 'unsupported' elsewhere. */
+  placeProcess(uid: number, pid: number): Promise<'placed' | 'unsupported'>;
+  /**
+   * PIDs of the user's processes that hold any of these device nodes open (the device cgroup checks
+   * only open(), not descriptors already held), and how many of the user's processes could not be
+   * looked into (reading another user's /proc/PID/fd needs CAP_SYS_PTRACE).
+   */
+  holders(uid: number, nodePaths: readonly string[]): Promise<{ pids: number[]; unreadable: number }>;
+  /** Ends these processes (SIGKILL); returns those that were signalled. */
+  kill(pids: readonly number[]): Promise<number[]>;
+}
+
+/** The GPU group memberships diycloud added (schema/008), so that it never removes one it did not add. */
+export interface GpuGroupStore {
+  /** Groups diycloud added this UID to, sorted. */
+  addedGroups(uid: number): string[];
+  recordAdded(uid: number, group: string, at: string): void;
+  forgetAdded(uid: number, group: string): void;
+}
+
+/** Who is in a Unix group (NSS): member names, or null when no such group exists. */
+export interface GroupMembers {
+  members(group: string): Promise<string[] | null>;
 }

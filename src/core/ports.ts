@@ -71,7 +71,7 @@ export interface Store {
 }
 
 // The enforcement ports (cgroups, quotas) live in enforcement-ports.ts.
-export type { CgroupLimits, CgroupState, DiskUsage, QuotaBackend, QuotaOwner, QuotaPathStatus, QuotaState } from './enforcement-ports';
+export type { CgroupLimits, CgroupState, DiskUsage, GpuAccess, QuotaBackend, QuotaOwner, QuotaPathStatus, QuotaState } from './enforcement-ports';
 
 export interface Account {
   readonly name: string;

@@ -29,6 +29,9 @@ import { BusEvents } from '../adapters/dbus/bus-events';
 import { PamVerifier } from '../adapters/accounts/pam-verifier';
 import { discoverGpus, groupsFromEtcGroup } from '../adapters/gpu/devfs-gpus';
 import { pickCgroupLimits, type CgroupChoice } from '../adapters/enforcement/pick-cgroup-limits';
+import { pickGpuAccess } from '../adapters/enforcement/pick-gpu-access';
+import { withDeviceGroup } from '../adapters/enforcement/with-device-group';
+import { withEnforcement } from '../core/gpu';
 import { CgroupfsLimits } from '../adapters/cgroupfs/cgroupfs-limits';
 import { probeCgroupfs } from '../adapters/cgroupfs/hierarchy';
 import { mountPointOf } from '../adapters/quota/probe';
@@ -91,10 +94,14 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const client = new BusClient(loginBus, { timeoutMs: 5_000, maxInFlight: 64, lane });
   const credentials = new BusClient(loginBus, { timeoutMs: 5_000, maxInFlight: 32, lane });
   const programs = new ProgramRunner(lane);
-  const cgroups = await pickCgroupLimits(config.backend.cgroups, client, log, () => {
+  const pickedCgroups = await pickCgroupLimits(config.backend.cgroups, client, log, () => {
     const p = probeCgroupfs();
     return p.version === null ? { limits: null, reason: p.reason } : { limits: new CgroupfsLimits(p) };
   });
+  // GPU access lives on the same user cgroup; on cgroup v1 a placed login joins the devices group too.
+  const gpuAccess = pickGpuAccess(pickedCgroups, client);
+  const cgroups = withDeviceGroup(pickedCgroups, gpuAccess);
+  log.info(`GPU access: ${gpuAccess.status().state} (${gpuAccess.status().reason})`);
   // Quota paths: a bad one ([Quota] Paths naming no mount point) refuses to start (exit 2).
   const quotaDeps = systemQuotaDeps(programs.run);
   const quotaBackends = await pickQuotaBackends(config.quota.paths ?? [await mountPointOf('/home', quotaDeps)], quotaDeps);
@@ -111,7 +118,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     sessions: new LogindSessions(client, log),
     events: new BusEvents(bus),
     passwords: new PamVerifier(config.accounts.pamVerify, programs.run),
-    gpus: () => discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))),
+    gpus: () => withEnforcement(discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))), gpuAccess.status()),
+    gpuAccess,
+    procDevices: () => readFileSync('/proc/devices', 'utf8'),
     cgroups,
     quotas,
     accounts: new GetentAccountDb({ clock, run: programs.run }),

@@ -11,6 +11,8 @@ import type { AuthorizationResult } from '../../src/core/ports';
 import type { ProcessFacts } from '../../src/core/placement';
 import { MemoryCgroups } from './memory-cgroups';
 import { MemoryQuota } from './memory-quota';
+import { MemoryGpuAccess } from './memory-gpu-access';
+import { buildInventory } from '../../src/core/gpu';
 
 export interface TestDeps extends AppDeps {
   /** What the fake authorizer answers, per "uid action"; anything else is denied. */
@@ -26,6 +28,8 @@ export interface TestDeps extends AppDeps {
   /** The in-memory cgroups (the same object as `cgroups`). */
   readonly slices: MemoryCgroups;
   readonly cgroups: MemoryCgroups;
+  /** The in-memory device policies (the same object as `gpuAccess`). */
+  readonly gpuAccess: MemoryGpuAccess;
   /** The in-memory quota of the one quota path /home (only with `{ quota: true }`). */
   readonly quota: MemoryQuota | null;
   readonly nss: Map<string, number>;
@@ -111,9 +115,17 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n', opts: { q
     passwords: { verify: async (user: string, pw: string) => pw === `${user}-old` },
     // a host with GPUs 0 and 1 unless the test says otherwise (GPU grants are checked against it)
     gpus: () => {
-      const devices = (opts.gpuIndices ?? [0, 1]).map((index) => ({ index, model: 'Test GPU', busId: `0000:0${index}:00.0` }));
-      return { devices, nodes: [], accessGroups: [], enforceable: false, reason: devices.length ? 'test inventory' : 'no GPU device nodes found' };
+      const indices = opts.gpuIndices ?? [0, 1];
+      const node = (rel: string, minor: number) => ({ rel, mode: 0o666, gid: 0, group: 'root', major: 195, minor });
+      return buildInventory({
+        nodes: indices.length ? [...indices.map((i) => node(`nvidia${i}`, i)), node('nvidiactl', 255)] : [],
+        nvidia: indices.map((i) => ({ dir: `0000:0${i}:00.0`, model: 'Test GPU', busId: `0000:0${i}:00.0`, minor: i })),
+        migMinors: null,
+        drm: new Map(),
+      });
     },
+    gpuAccess: new MemoryGpuAccess(),
+    procDevices: () => 'Character devices:\n  1 mem\n  5 /dev/tty\n136 pts\n195 nvidia\n\nBlock devices:\n  7 loop\n',
     grants,
     groupCalls,
     slices: cgroups,

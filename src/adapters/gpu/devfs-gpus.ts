@@ -1,10 +1,16 @@
-// GPU discovery from /dev and /proc/driver/nvidia: device nodes, their modes and groups, and models.
+// GPU discovery from /dev, /proc/driver/nvidia and /sys/class/drm: device nodes, their numbers, modes and groups, and which GPU owns each.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { assessGpuAccess, parseNvidiaInformation, type GpuDevice, type GpuInventory, type GpuNode } from '../../core/gpu';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { buildInventory, classifyNodeName, parseNvidiaInformation, type GpuFacts, type GpuInventory } from '../../core/gpu';
 
-const NODE_RE = /^(nvidia[0-9]+|nvidiactl|nvidia-uvm|nvidia-uvm-tools|nvidia-modeset|kfd)$/;
+export interface GpuRoots {
+  readonly dev: string;
+  readonly proc: string;
+  readonly sys: string;
+}
+
+const ROOTS: GpuRoots = { dev: '/dev', proc: '/proc', sys: '/sys' };
 
 function list(dir: string): string[] {
   try {
@@ -14,30 +20,58 @@ function list(dir: string): string[] {
   }
 }
 
-/** `groupName` resolves a gid (the caller passes an NSS lookup); roots are parameters for tests. */
-export function discoverGpus(groupName: (gid: number) => string | null, roots = { dev: '/dev', proc: '/proc' }): GpuInventory {
-  const paths = [
-    ...list(roots.dev).filter((f) => NODE_RE.test(f)).map((f) => join(roots.dev, f)),
-    ...list(join(roots.dev, 'dri')).filter((f) => /^renderD[0-9]+$/.test(f)).map((f) => join(roots.dev, 'dri', f)),
-  ];
-  const nodes: GpuNode[] = [];
-  for (const p of paths) {
+function readOrNull(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** glibc's encoding of dev_t (major in bits 8-19 and 32+, minor in bits 0-7 and 20+). */
+export function splitRdev(rdev: number): { major: number; minor: number } {
+  const hi = Math.floor(rdev / 2 ** 32);
+  const lo = rdev % 2 ** 32;
+  return { major: ((lo >>> 8) & 0xfff) | ((hi & 0xfffff000) >>> 0), minor: (lo & 0xff) | ((lo >>> 12) & 0xfff00) };
+}
+
+/**
+ * Only reads: readdir and stat of /dev entries (never opens a node, so the daemon's own
+ * DevicePolicy=closed does not matter), and world-readable /proc and /sys files.
+ * `groupName` resolves a gid (the caller passes an NSS lookup); roots are parameters for tests.
+ */
+export function discoverGpus(groupName: (gid: number) => string | null, roots: Partial<GpuRoots> = {}): GpuInventory {
+  const r = { ...ROOTS, ...roots };
+  const rels = [
+    ...list(r.dev),
+    ...list(join(r.dev, 'dri')).map((f) => `dri/${f}`),
+    ...list(join(r.dev, 'nvidia-caps')).map((f) => `nvidia-caps/${f}`),
+  ].filter((rel) => classifyNodeName(rel) !== null);
+  const nodes: GpuFacts['nodes'][number][] = [];
+  for (const rel of rels) {
     try {
-      const st = statSync(p);
-      nodes.push({ path: p.replace(roots.dev, '/dev'), mode: st.mode & 0o777, gid: st.gid, group: groupName(st.gid) });
+      const st = statSync(join(r.dev, rel));
+      const num = st.isCharacterDevice() ? splitRdev(st.rdev) : { major: null, minor: null };
+      nodes.push({ rel, mode: st.mode & 0o777, gid: st.gid, group: groupName(st.gid), ...num });
     } catch {
       // vanished between readdir and stat: skip
     }
   }
-  const gpuDir = join(roots.proc, 'driver', 'nvidia', 'gpus');
-  const devices: GpuDevice[] = list(gpuDir).map((bus, i) => {
-    try {
-      return parseNvidiaInformation(readFileSync(join(gpuDir, bus, 'information'), 'utf8'), i);
-    } catch {
-      return { index: i, model: null, busId: bus };
-    }
+  const gpuDir = join(r.proc, 'driver', 'nvidia', 'gpus');
+  const nvidia = list(gpuDir).map((dir) => {
+    const text = readOrNull(join(gpuDir, dir, 'information'));
+    return { dir, ...(text === null ? { model: null, busId: dir, minor: null } : parseNvidiaInformation(text)) };
   });
-  return assessGpuAccess(devices, nodes);
+  const drm = new Map<string, { pci: string; vendor: string | null }>();
+  for (const name of list(join(r.sys, 'class', 'drm')).filter((f) => /^(card|renderD)[0-9]+$/.test(f))) {
+    try {
+      const device = realpathSync(join(r.sys, 'class', 'drm', name, 'device'));
+      drm.set(name, { pci: basename(device), vendor: readOrNull(join(device, 'vendor')) });
+    } catch {
+      // no device link (a virtual card): the node stays unassigned
+    }
+  }
+  return buildInventory({ nodes, nvidia, migMinors: readOrNull(join(r.proc, 'driver', 'nvidia-caps', 'mig-minors')), drm });
 }
 
 /** Group names from /etc/group text (NSS "files"); directory groups resolve to null. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { assessGpuAccess, parseNvidiaInformation } from '../../../src/core/gpu';
 import { discoverGpus, groupsFromEtcGroup } from '../../../src/adapters/gpu/devfs-gpus';
 
-const node = (path: string, mode: number, gid = 44, group: string | null = 'video') => ({ path, mode, gid, group });
+const node = (path: string, mode: number, gid = 44, group: string | null = 'video') => ({ path, mode, gid, group, major: null, minor: null, owner: 'shared' as const });
 
 describe('assessGpuAccess', () => {
   it('no nodes: nothing to enforce', () => expect(assessGpuAccess([], [])).toMatchObject({ enforceable: false, reason: 'no GPU device nodes found' }));
@@ -21,7 +21,7 @@ describe('assessGpuAccess', () => {
   });
   it('root-only nodes grant no group access', () => expect(assessGpuAccess([], [node('/dev/kfd', 0o600, 0, 'root')]).enforceable).toBe(false));
   it('parses /proc/driver/nvidia/gpus/*/information', () => {
-    expect(parseNvidiaInformation('Model: \t\t NVIDIA H100 80GB HBM3\nIRQ: 42\nBus Location: \t 0000:18:00.0\n', 0)).toEqual({ index: 0, model: 'NVIDIA H100 80GB HBM3', busId: '0000:18:00.0' });
+    expect(parseNvidiaInformation('Model: \t\t NVIDIA H100 80GB HBM3\nIRQ: 42\nBus Location: \t 0000:18:00.0\nDevice Minor: \t 3\n')).toEqual({ model: 'NVIDIA H100 80GB HBM3', busId: '0000:18:00.0', minor: 3 });
   });
 });
 
@@ -37,9 +37,12 @@ describe('discoverGpus over a fixture tree', () => {
     }
     writeFileSync(join(root, 'proc/driver/nvidia/gpus/0000:18:00.0/information'), 'Model: NVIDIA H100\nBus Location: 0000:18:00.0\n');
     const gid = process.getgid?.() ?? 0;
-    const inv = discoverGpus(groupsFromEtcGroup(`video:x:${gid}:\n`), { dev: join(root, 'dev'), proc: join(root, 'proc') });
-    expect(inv.nodes.map((n) => n.path)).toEqual(['/dev/nvidia0', '/dev/nvidiactl', '/dev/dri/renderD128']);
-    expect(inv.devices).toEqual([{ index: 0, model: 'NVIDIA H100', busId: '0000:18:00.0' }]);
+    const inv = discoverGpus(groupsFromEtcGroup(`video:x:${gid}:\n`), { dev: join(root, 'dev'), proc: join(root, 'proc'), sys: join(root, 'sys') });
+    expect(inv.nodes.map((n) => n.path)).toEqual(['/dev/dri/card0', '/dev/dri/renderD128', '/dev/nvidia0', '/dev/nvidiactl']);
+    expect(inv.devices).toEqual([{ index: 0, model: 'NVIDIA H100', busId: '0000:18:00.0', vendor: 'nvidia', nodes: ['/dev/nvidia0'], migMinors: [] }]);
+    // No /sys/class/drm here: the DRM nodes belong to no known GPU.
+    expect(inv.nodes.filter((n) => n.owner === 'unassigned').map((n) => n.path)).toEqual(['/dev/dri/card0', '/dev/dri/renderD128']);
+    expect(inv.sharedNodes).toEqual(['/dev/nvidiactl']);
     expect(inv.nodes[0]).toMatchObject({ mode: 0o660, gid, group: "video" });
   });
 });
@@ -57,8 +60,9 @@ describe('discoverGpus on a snapshot of a real NVIDIA H200 host (test/fixtures/g
     }
     mkdirSync(join(root, 'proc/driver/nvidia/gpus/0000:00:06.0'), { recursive: true });
     writeFileSync(join(root, 'proc/driver/nvidia/gpus/0000:00:06.0/information'), readFileSync(join(fixture, 'information')));
-    const inv = discoverGpus(groupsFromEtcGroup('root:x:0:\n'), { dev: join(root, 'dev'), proc: join(root, 'proc') });
-    expect(inv.devices).toEqual([{ index: 0, model: 'NVIDIA H200', busId: '0000:00:06.0' }]);
+    const inv = discoverGpus(groupsFromEtcGroup('root:x:0:\n'), { dev: join(root, 'dev'), proc: join(root, 'proc'), sys: join(root, 'sys') });
+    expect(inv.devices).toEqual([{ index: 0, model: 'NVIDIA H200', busId: '0000:00:06.0', vendor: 'nvidia', nodes: ['/dev/nvidia0'], migMinors: [] }]);
+    expect(inv.sharedNodes).toEqual(['/dev/nvidia-uvm', '/dev/nvidia-uvm-tools', '/dev/nvidiactl']);
     expect(inv.nodes.map((n) => `${n.path} ${n.mode.toString(8)}`)).toEqual(['/dev/nvidia-uvm 666', '/dev/nvidia-uvm-tools 666', '/dev/nvidia0 666', '/dev/nvidiactl 666']);
     expect(inv.enforceable).toBe(false);
     expect(inv.reason).toMatch(/read\/write for everyone; GPU access cannot be limited by group/);
