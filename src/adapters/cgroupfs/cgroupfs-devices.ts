@@ -124,29 +124,6 @@ export class CgroupfsV1Devices implements GpuAccess {
   }
 }
 
-/** cgroup v2 (and hosts without cgroups): no device file to write. A BPF device program is not built, so only groups gate GPUs. */
-export class GroupsOnlyGpuAccess implements GpuAccess {
-  constructor(readonly backend: string, private readonly why: string, private readonly procRoot = '/proc') {}
-
-  status(): GpuEnforcement {
-    return { backend: this.backend, state: 'groups only', reason: this.why };
-  }
-
-  async apply(): Promise<void> {}
-
-  async placeProcess(): Promise<'unsupported'> {
-    return 'unsupported';
-  }
-
-  async holders(uid: number, nodePaths: readonly string[]): Promise<{ pids: number[]; unreadable: number }> {
-    return deviceHolders(uid, nodePaths, this.procRoot);
-  }
-
-  async kill(pids: readonly number[]): Promise<number[]> {
-    return killAll(pids);
-  }
-}
-
 function checkUid(uid: number): void {
   if (!Number.isSafeInteger(uid) || uid < 0 || uid > MAX_UID) throw invalidArgument('uid', `must be a whole number from 0 to ${MAX_UID}, not ${uid}`);
 }

@@ -2,7 +2,8 @@
 
 import type { CgroupLimits, GpuAccess } from '../../core/ports';
 import type { BusClient } from '../dbus/bus-client';
-import { CgroupfsV1Devices, GroupsOnlyGpuAccess } from '../cgroupfs/cgroupfs-devices';
+import { CgroupfsV1Devices } from '../cgroupfs/cgroupfs-devices';
+import { GroupsOnlyGpuAccess } from './groups-only-gpu';
 import { nodeCgroupFs, type CgroupFs } from '../cgroupfs/cgroupfs-fs';
 import { SystemdDevices } from '../systemd/systemd-devices';
 import { parseMountinfo } from '../proc/mountinfo';
