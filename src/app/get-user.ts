@@ -8,6 +8,7 @@ import type { CgroupState } from '../core/ports';
 import { diskUsageOf, readDiskUsage, type DiskView } from './disk-usage';
 import type { AppDeps } from './deps';
 import { decisionFor } from './enforce-allocation';
+import { recentLimitEvents } from './limit-events';
 import { resolveUser, type ResolvedUser } from './resolve-user';
 
 /** The documented JSON schema of GetUser (docs/dbus-api.md). */
@@ -27,6 +28,8 @@ export interface UserView {
   cgroup: { exists: boolean; settings: Record<string, number | string> | null; memoryCurrentBytes: number | null; cpuUsageNsec: number | null; tasksCurrent: number | null };
   /** One entry per quota path. */
   disk: DiskView[];
+  /** Limit events, newest first: the last 20 within [Events] Retention (at: ISO 8601). */
+  events: { at: string; resource: string; kind: string; count: number }[];
 }
 
 export async function getUser(deps: AppDeps, rawName: unknown): Promise<UserView> {
@@ -60,5 +63,6 @@ export function userView(deps: AppDeps, u: ResolvedUser, state: CgroupState | nu
       tasksCurrent: state?.tasksCurrent ?? null,
     },
     disk,
+    events: recentLimitEvents(deps, u.uid),
   };
 }

@@ -85,6 +85,18 @@ const schema = z
       })
       .strict()
       .default({}),
+    // Limit events (src/core/limit-events.ts): thresholds, retention and terminal messages.
+    Events: z
+      .object({
+        ThrottleThreshold: z.string().regex(/^[0-9]{1,3}(\.[0-9]+)?%?$/, 'expected a percentage of a minute such as 10%').transform((v) => Number(v.replace('%', ''))).refine((n) => n >= 1 && n <= 100, 'must be between 1% and 100% of a minute').default('10%'),
+        Retention: z.string().transform((v, ctx) => durationIn(v, ctx, 3600, 365 * 86400, 'between 1h and 365d')).default('7d'),
+        TerminalMessages: z.enum(['yes', 'no', 'true', 'false', '1', '0']).transform((v) => v === 'yes' || v === 'true' || v === '1').default('yes'),
+        MessageInterval: z.string().transform((v, ctx) => durationIn(v, ctx, 1, 86400, 'between 1s and 1d')).default('10min'),
+        PollInterval: z.string().transform((v, ctx) => durationIn(v, ctx, 1, 60, 'between 1s and 60s')).default('2s'),
+        SampleInterval: z.string().transform((v, ctx) => durationIn(v, ctx, 10, 3600, 'between 10s and 1h')).default('60s'),
+      })
+      .strict()
+      .default({}),
     Backend: z.object({ Cgroups: z.enum(['auto', 'systemd', 'cgroupfs', 'none']).optional(), Slices: z.enum(['auto', 'systemd', 'none']).optional(), Database: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/diycloud/diycloud.db') }).strict().default({}),
   })
   .strict();
@@ -101,6 +113,12 @@ export interface Config {
   /** Disk quotas: the paths (null: the filesystem holding /home), soft limit as a share of the hard one, grace period. */
   readonly quota: { readonly paths: string[] | null; readonly softShare: number; readonly gracePeriodSec: number };
   /** User creation: allowed shells (the first is the default), home mode, and the tools' paths. */
+  /**
+   * Limit events: throttled time per minute that counts as hard throttling (µs), how long rows are kept,
+   * terminal messages and their interval per user and kind, the cgroup v1 poll interval, and the slow
+   * (cpu.stat, disk usage) sampling interval.
+   */
+  readonly events: { readonly throttleUsecPerMin: number; readonly retentionSec: number; readonly terminalMessages: boolean; readonly messageIntervalSec: number; readonly pollIntervalSec: number; readonly sampleIntervalSec: number };
   readonly accounts: { readonly shells: string[]; readonly homeMode: string; readonly useradd: string; readonly userdel: string; readonly chpasswd: string; readonly pamVerify: string };
 }
 
@@ -139,6 +157,7 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
     // Slices= is the key's name before cgroupfs existed; Cgroups= wins when both are set.
     backend: { cgroups: c.Backend.Cgroups ?? c.Backend.Slices ?? 'auto', databasePath: c.Backend.Database },
     quota: { paths: c.Quota.Paths === undefined ? null : c.Quota.Paths.split(' ').filter((p) => p !== ''), softShare: c.Quota.SoftLimitPercent / 100, gracePeriodSec: c.Quota.GracePeriod },
+    events: { throttleUsecPerMin: Math.round(c.Events.ThrottleThreshold * 600_000), retentionSec: c.Events.Retention, terminalMessages: c.Events.TerminalMessages, messageIntervalSec: c.Events.MessageInterval, pollIntervalSec: c.Events.PollInterval, sampleIntervalSec: c.Events.SampleInterval },
     accounts: { shells: c.Accounts.Shells.split(' '), homeMode: c.Accounts.HomeMode.padStart(4, '0'), useradd: c.Accounts.Useradd, userdel: c.Accounts.Userdel, chpasswd: c.Accounts.Chpasswd, pamVerify: c.Accounts.PamVerify },
   };
   if (cfg.defaults.diskQuotaBytes > 0 && cfg.defaults.diskQuotaBytes < cfg.floor.minDiskBytes) {
@@ -151,6 +170,16 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
   return cfg;
 }
 
+
+/** A duration within [minSec, maxSec], or a zod issue naming the range. */
+function durationIn(v: string, ctx: z.RefinementCtx, minSec: number, maxSec: number, range: string): number {
+  const sec = parseDurationSec(v);
+  if (sec === null || sec < minSec || sec > maxSec) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected a duration such as 7d, 12h, 30min or 90s, ${range}` });
+    return z.NEVER;
+  }
+  return sec;
+}
 
 const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, sec: 1, min: 60, m: 60, h: 3600, d: 86400, w: 604800 };
 

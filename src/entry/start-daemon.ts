@@ -41,6 +41,14 @@ import { systemQuotaDeps } from '../adapters/quota/quota-deps';
 import { PriorityLane } from '../adapters/async/priority-lane';
 import { ProgramRunner } from '../adapters/exec/program-runner';
 import { ProcProcessTable } from '../adapters/proc/proc-table';
+import { isManagedUid } from '../core/login-policy';
+import { LimitEventRecorder, diskLevelsOf, type WithLimitEvents } from '../app/limit-events';
+import { CgroupEventWatcher } from '../adapters/cgroup-events/cgroup-event-watcher';
+import type { LimitWatcher } from '../core/event-ports';
+import { eventLayout } from '../adapters/cgroup-events/event-layout';
+import { BusLimitEventSignals } from '../adapters/dbus/limit-event-signals';
+import { SqliteLimitEvents } from '../adapters/store/sqlite-limit-events';
+import { TtyNotifier } from '../adapters/terminal/tty-notifier';
 
 /** The installed tree: dist/entry/ → the package root holding schema/ and dbus/. */
 const PKG_ROOT = join(__dirname, '..', '..');
@@ -132,6 +140,18 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     ratchets: new Map(),
   };
   checkAllocation(config.defaults, deps.bounds); // [Defaults] above the machine with AboveMachine=reject: refuse to start (exit 2)
+  // Limit events: the watcher (inotify on v2, a poll on v1), rows, the LimitEvent signal and terminal lines (best effort).
+  const limitEventStore = withBusyErrors(new SqliteLimitEvents(db));
+  Object.assign(deps, { limitEvents: limitEventStore } satisfies WithLimitEvents); // GetUser's events (deps.ts does not carry it yet)
+  const eventProbe = cgroups.backend === 'none' ? null : probeCgroupfs();
+  const layout = eventProbe ? eventLayout(cgroups.backend.startsWith('cgroupfs') ? 'cgroupfs' : cgroups.backend, eventProbe) : null;
+  const isManaged = (uid: number) => isManagedUid(uid, config);
+  // Without a hierarchy (backend none) only disk quota events are recorded.
+  const watcher: LimitWatcher = layout
+    ? new CgroupEventWatcher(layout, { pollIntervalMs: config.events.pollIntervalSec * 1000, sampleIntervalMs: config.events.sampleIntervalSec * 1000, rescanIntervalMs: 2_000, isManaged, onError: (uid, e) => log.warn(`uid ${uid}: cgroup counters unreadable: ${e.message}; not watched until it reappears`, { uid }) })
+    : { mode: 'none (no cgroup hierarchy)', start: async () => {}, stop: () => {} };
+  const recorder = new LimitEventRecorder({ watcher, store: limitEventStore, signals: new BusLimitEventSignals(bus), terminals: config.events.terminalMessages ? new TtyNotifier(log) : null, log, nowMs: () => Date.now(), config: config.events, isManaged, diskLevels: () => diskLevelsOf(deps) });
+  await recorder.start().then(() => log.info(`limit events: watching user cgroups by ${watcher.mode}`), (e: unknown) => log.error(`limit events: cannot watch user cgroups: ${(e as Error).message}; no limit events are recorded`));
   const xml = readFileSync(join(PKG_ROOT, 'dbus', 'org.diycloud.Manager1.xml'), 'utf8');
   const object = managerObject(deps, xml, version);
   const callers = new CallerResolver(credentials);

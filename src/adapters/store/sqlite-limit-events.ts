@@ -1,0 +1,37 @@
+// LimitEventStore on SQLite: the limit_events table (schema/007), on the daemon's one Database handle.
+
+import type Database from 'better-sqlite3';
+import type { LimitEventRow, LimitEventStore } from '../../core/event-ports';
+import type { LimitKind, LimitResource } from '../../core/limit-events';
+
+interface Row {
+  uid: number;
+  resource: LimitResource;
+  kind: LimitKind;
+  count: number;
+  at_usec: number;
+}
+
+export class SqliteLimitEvents implements LimitEventStore {
+  private readonly q;
+
+  constructor(db: Database.Database) {
+    this.q = {
+      add: db.prepare('INSERT INTO limit_events (uid, resource, kind, count, at_usec) VALUES (?, ?, ?, ?, ?)'),
+      recent: db.prepare('SELECT uid, resource, kind, count, at_usec FROM limit_events WHERE uid = ? AND at_usec >= ? ORDER BY at_usec DESC, id DESC LIMIT ?'),
+      prune: db.prepare('DELETE FROM limit_events WHERE at_usec < ?'),
+    };
+  }
+
+  add(r: LimitEventRow): void {
+    this.q.add.run(r.uid, r.resource, r.kind, Math.round(r.count), Math.round(r.atUsec));
+  }
+
+  recent(uid: number, sinceUsec: number, limit: number): LimitEventRow[] {
+    return (this.q.recent.all(uid, Math.floor(sinceUsec), limit) as Row[]).map((r) => ({ uid: r.uid, resource: r.resource, kind: r.kind, count: r.count, atUsec: r.at_usec }));
+  }
+
+  prune(beforeUsec: number): number {
+    return this.q.prune.run(Math.floor(beforeUsec)).changes;
+  }
+}
