@@ -150,4 +150,30 @@ describe.skipIf(reason)('kernel enforces user-slice limits (qemu VM)', () => {
     const alive = await vm!.exec(`ps -o pid=,comm= -p ${keepalivePid}`, { allowFail: true });
     expect(alive.stdout).toMatch(/sleep/);
   }, 5 * 60_000);
+
+  it('an OOM kill is a LimitEvent signal within 1 s (inotify on memory.events), a row and a journal line', async () => {
+    // Monitor the system bus in the background, OOM-kill a process in her slice, then compare the signal's time with the exit.
+    await vm!.exec(`rm -f /tmp/le.json; (timeout 120 busctl monitor --system --json=short --match "type='signal',interface='org.diycloud.Manager1',member='LimitEvent'" > /tmp/le.json 2>/dev/null &) ; sleep 1`);
+    const alloc = `node -e 'const a=[];for(let i=0;i<38;i++)a.push(Buffer.alloc(8<<20,1))'`;
+    const r = await vm!.execAs(USER, `${alloc}; rc=$?; echo "EXIT $rc $(date +%s%6N)"`, { timeoutMs: 180_000 });
+    const [rc, exitUsec] = (r.stdout.match(/^EXIT (\d+) (\d+)$/m) ?? []).slice(1).map(Number);
+    expect(rc).toBe(128 + 9);
+    let signal: { 'timestamp-realtime': number; payload: { data: unknown[] } } | undefined;
+    for (let i = 0; i < 20 && !signal; i++) {
+      const lines = (await vm!.exec('cat /tmp/le.json', { allowFail: true })).stdout.split('\n').filter((l) => l.includes('LimitEvent'));
+      signal = lines.map((l) => JSON.parse(l) as typeof signal).find((m) => m!.payload.data[0] === uid && m!.payload.data[2] === 'oom-kill');
+      if (!signal) await new Promise((res) => setTimeout(res, 250));
+    }
+    expect(signal, 'no LimitEvent oom-kill signal seen').toBeDefined();
+    expect(signal!.payload.data.slice(1, 3)).toEqual(['memory', 'oom-kill']);
+    expect(Number(signal!.payload.data[3])).toBe(1);
+    const latencyMs = (signal!['timestamp-realtime'] - exitUsec!) / 1000;
+    console.log(`LimitEvent oom-kill: ${latencyMs.toFixed(1)} ms after the killed process's exit was seen (negative: the signal came first)`);
+    expect(latencyMs).toBeLessThanOrEqual(1000);
+    // Two rows: the previous test's kill and this one (other kinds, e.g. throttling, may sit between them).
+    expect(await sql(vm!, `SELECT resource, kind, count FROM limit_events WHERE uid = ${uid} AND kind = 'oom-kill' ORDER BY id;`)).toBe('memory|oom-kill|1\nmemory|oom-kill|1');
+    const journal = await vm!.exec('journalctl --no-pager -q -o cat -u diycloudd', { allowFail: true });
+    expect(journal.stdout).toMatch(new RegExp(`uid ${uid}: limit event memory oom-kill \\(count 1\\)`));
+    expect(journal.stdout).toMatch(/limit events: watching user cgroups by inotify \(cgroup v2\)/);
+  }, 5 * 60_000);
 });

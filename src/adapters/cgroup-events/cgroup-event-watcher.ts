@@ -42,7 +42,7 @@ export class CgroupEventWatcher implements LimitWatcher {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly buf = Buffer.alloc(4096);
   private onSample: ((s: LimitSample) => void) | null = null;
-  private cpuCursor = 0;
+  private cpuTick = 0;
   private readonly nowMs: () => number;
 
   constructor(private readonly layout: EventLayout, private readonly opts: WatcherOptions) {
@@ -195,12 +195,11 @@ export class CgroupEventWatcher implements LimitWatcher {
     for (const uid of [...this.users.keys()]) this.readFast(uid, false);
   }
 
+  /** Tick k reads the users whose position is k modulo `slices`: each user once per interval, however few there are. */
   private sampleCpuSlice(slices: number): void {
-    const uids = [...this.users.keys()];
-    if (uids.length === 0) return;
-    const n = Math.ceil(uids.length / slices);
-    for (let i = 0; i < n; i++) this.readCpu(uids[(this.cpuCursor + i) % uids.length]!);
-    this.cpuCursor = (this.cpuCursor + n) % uids.length;
+    const slot = this.cpuTick++ % slices;
+    let i = 0;
+    for (const uid of [...this.users.keys()]) if (i++ % slices === slot) this.readCpu(uid);
   }
 
   private emit(uid: number, c: Omit<CounterSnapshot, 'atMs' | 'quota'>, fresh: boolean): void {
