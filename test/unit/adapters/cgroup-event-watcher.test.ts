@@ -1,6 +1,6 @@
 // The cgroup event watcher on a temp directory tree: v2 notifications (inotify on plain files), v1 polling, vanishing cgroups.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,23 @@ describe('CgroupEventWatcher', () => {
     expect(got.some((s) => s.counters.tasksMax === 4)).toBe(false); // not polled: no limit of its own
     writeFileSync(`${t.root}/pids/diycloud/user-1000/pids.max`, '10\n');
     await until(() => got.some((s) => s.counters.tasksMax === 4), 2500); // the slow reading (1 s here) sees the limit
+  });
+
+  it('cpu.stat: each user is read once per sample interval, however few users there are', async () => {
+    const t = tree('v2');
+    t.user(1000, 'high 0\noom_kill 0\n');
+    vi.useFakeTimers();
+    try {
+      const w = new CgroupEventWatcher(t.layout, { ...opts, sampleIntervalMs: 3000, rescanIntervalMs: 60_000 });
+      watchers.push(w);
+      const cpu: number[] = [];
+      await w.start((s) => s.counters.throttledUsec !== null && cpu.push(s.uid));
+      expect(cpu).toEqual([1000]); // the first reading
+      vi.advanceTimersByTime(6000); // six 1-s ticks, three slices: two readings
+      expect(cpu).toEqual([1000, 1000, 1000]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a missing parent (no user cgroup yet) is not an error', async () => {
