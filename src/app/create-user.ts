@@ -11,11 +11,11 @@ import { validateRole } from '../core/roles';
 import { reservedNameProblem, validateUsername } from '../core/username';
 import { ACTIONS, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
-import { enforceAllocation } from './enforce-allocation';
+import { allocationOf, enforceAllocation } from './enforce-allocation';
 import { requireEnforcedQuotas } from './enforce-disk';
 import { requireRole } from './managed-user';
 import { recoverIntent } from './recover-intents';
-import { syncGroups } from './sync-groups';
+import { syncGpuGroupsOf, syncGroups } from './sync-groups';
 
 export interface CreateOptions {
   password?: unknown;
@@ -75,6 +75,7 @@ export async function createUser(deps: AppDeps, caller: Caller, rawName: unknown
       deps.admin.endIntent(intent);
     });
     await syncGroups(deps, name, role);
+    await syncGpuGroupsOf(deps, { name, uid }, allocationOf(deps, uid).allocation.gpus);
     // The quota before the first login. Asked for explicitly (limits.disk), a quota that cannot be
     // held is an error; the default one is best effort, reported by GetUser and doctor.
     await enforceAllocation(deps, uid, { purpose: limits.disk !== undefined ? 'change' : 'reconcile', cgroup: false });

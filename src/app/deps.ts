@@ -5,6 +5,7 @@ import type { Config } from '../core/config';
 import type { GpuInventory } from '../core/gpu';
 import type { ProcessTable } from '../core/placement';
 import type { AccountAdmin, AccountDb, AdminStore, Authorizer, CgroupLimits, Clock, Events, GpuAccess, Logger, PasswordVerifier, QuotaBackend, Scheduler, SessionAdmin, Store } from '../core/ports';
+import type { GpuGroupStore, GroupMembers } from '../core/enforcement-ports';
 import type { KeyedQueue } from './keyed-queue';
 
 export interface AppDeps {
@@ -21,6 +22,9 @@ export interface AppDeps {
   readonly gpus: () => GpuInventory;
   /** GPU access: the device policy on each user's cgroup (systemd, cgroupfs v1), or groups only. */
   readonly gpuAccess: GpuAccess;
+  /** Who is in a Unix group (the GPU groups' sync), and which GPU-group memberships diycloud added. */
+  readonly groupMembers: GroupMembers;
+  readonly gpuGroups: GpuGroupStore;
   /** /proc/devices, read afresh (majors for the device policy). */
   readonly procDevices: () => string;
   /** CPU, memory and task limits: systemd slices, diycloud's own cgroups, or none. */

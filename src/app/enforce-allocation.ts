@@ -8,6 +8,7 @@ import type { RawOverrides, UserRecord } from '../core/ports';
 import type { AppDeps } from './deps';
 import { enforceDisk, type DiskOutcome } from './enforce-disk';
 import { enforceGpu, type GpuOutcome, type GpuRevokeMode } from './enforce-gpu';
+import { syncGpuGroupsOf } from './sync-groups';
 
 export interface EnforceResult {
   readonly uid: number;
@@ -108,8 +109,9 @@ function recordBestEffort(deps: AppDeps, uid: number, write: () => void): void {
 export async function enforceAfterChange(deps: AppDeps, r: UserRecord, diskChanged: boolean, gpuRevoke: GpuRevokeMode = 'report'): Promise<string[]> {
   const live = isManagedUid(r.uid, deps.config) && (await deps.cgroups.observe(r.uid)) !== null;
   const result = await enforceAllocation(deps, r.uid, { purpose: diskChanged ? 'change' : 'reconcile', cgroup: live, warnings: true, gpuRevoke });
+  const groups = await syncGpuGroupsOf(deps, { name: r.username, uid: r.uid }, allocationOf(deps, r.uid).allocation.gpus);
   deps.events.emit('UserChanged', r.username, r.uid);
-  return [...result.disk.flatMap((d) => (d.warning ? [d.warning] : [])), ...(result.gpu?.warning ? [result.gpu.warning] : [])];
+  return [...result.disk.flatMap((d) => (d.warning ? [d.warning] : [])), ...(result.gpu?.warning ? [result.gpu.warning] : []), ...(groups ? [groups] : [])];
 }
 
 function scheduleRatchet(deps: AppDeps, uid: number, done: boolean): void {

@@ -11,19 +11,24 @@ import { validateUsername } from '../core/username';
 import { ACTIONS, authorize, authorizedChange } from './authorize';
 import { checkGpuPatch } from './check-gpus';
 import type { AppDeps } from './deps';
-import { enforceAfterChange, enforceAllocation } from './enforce-allocation';
+import { allocationOf, enforceAfterChange, enforceAllocation } from './enforce-allocation';
+import { syncGpuGroupsOf } from './sync-groups';
 import { requireEnforcedQuotas } from './enforce-disk';
+import { parseGpuRevokeMode, type GpuRevokeMode } from './enforce-gpu';
 import { managedUser } from './managed-user';
 
 /** Returns the warnings for the reply (a user now over quota: nothing was deleted). */
 export async function setLimits(deps: AppDeps, caller: Caller, rawName: unknown, limits: LimitsInput): Promise<string[]> {
   const name = validateUsername(rawName);
-  const patch = parseLimits(limits);
+  const { gpuRevoke: rawRevoke, ...rest } = limits;
+  const gpuRevoke = rawRevoke === undefined ? 'report' : parseGpuRevokeMode(rawRevoke);
+  if (gpuRevoke === null) throw new DiycloudError('InvalidArgument', 'limits.gpuRevoke: expected "report" (leave processes that hold a revoked GPU open, and name them) or "kill"', { field: 'gpuRevoke' });
+  const patch = parseLimits(rest);
   return authorizedChange(deps, caller, ACTIONS.manageLimits, 'SetLimits', name, async () => {
     const r = managedUser(deps, name);
     checkGpuPatch(deps, patch);
     checkPatched({ user: { ...r.overrides, ...patch }, role: deps.admin.role(r.role)?.profile ?? null, defaults: deps.config.defaults, bounds: deps.bounds });
-    return applyChange(deps, r.uid, patch.disk !== undefined, () => deps.admin.setUserLimits(r.uid, patch));
+    return applyChange(deps, r.uid, patch.disk !== undefined, () => deps.admin.setUserLimits(r.uid, patch), gpuRevoke);
   }, warningsDetail);
 }
 
@@ -40,12 +45,12 @@ export async function resetLimits(deps: AppDeps, caller: Caller, rawName: unknow
  * (QuotaUnsupported, BackendFailed), the stored change is undone: the reply is an error, and
  * nothing has changed.
  */
-async function applyChange(deps: AppDeps, uid: number, diskChanged: boolean, write: () => void): Promise<string[]> {
+async function applyChange(deps: AppDeps, uid: number, diskChanged: boolean, write: () => void, gpuRevoke: GpuRevokeMode = 'report'): Promise<string[]> {
   const before = deps.store.userByUid(uid);
   if (!before) throw new DiycloudError('NoSuchUser', `uid ${uid} is no longer managed`);
   write();
   try {
-    return await enforceAfterChange(deps, deps.store.userByUid(uid) ?? before, diskChanged);
+    return await enforceAfterChange(deps, deps.store.userByUid(uid) ?? before, diskChanged, gpuRevoke);
   } catch (e) {
     if (diskChanged) {
       deps.admin.transaction(() => {
@@ -76,6 +81,8 @@ export async function setProfile(deps: AppDeps, caller: Caller, rawRole: unknown
         warnings.push(`${u.username}: ${(e as Error).message}`);
         return null;
       });
+      const groups = patch.gpu === undefined ? null : await syncGpuGroupsOf(deps, { name: u.username, uid: u.uid }, allocationOf(deps, u.uid).allocation.gpus);
+      if (groups) warnings.push(groups);
       for (const d of r?.disk ?? []) if (d.warning) warnings.push(d.warning);
       deps.events.emit('UserChanged', u.username, u.uid);
     }

@@ -63,3 +63,20 @@ export async function syncGpuGroups(deps: GpuGroupDeps, user: { name: string; ui
   }
   return { added, removed };
 }
+
+/**
+ * The GPU groups for a user's current grant, best effort (the device cgroup is the enforcement; the
+ * groups are defence in depth): a failure is logged and returned as a warning for the reply, never
+ * thrown. The groups are [GPU] Groups, or those owning the discovered GPU nodes.
+ */
+export async function syncGpuGroupsOf(deps: AppDeps, user: { name: string; uid: number }, grant: GpuGrant): Promise<string | null> {
+  const groups = deps.config.gpu.groups ?? defaultGpuGroups(deps.gpus());
+  try {
+    const r = await syncGpuGroups(deps, user, grant, groups);
+    if (r.added.length || r.removed.length) deps.log.info(`${user.name}: GPU groups${r.added.length ? ` joined ${r.added.join(', ')}` : ''}${r.removed.length ? ` left ${r.removed.join(', ')}` : ''}`, { uid: user.uid });
+    return null;
+  } catch (e) {
+    deps.log.error(`${user.name}: GPU groups not synchronized: ${(e as Error).message}`, { uid: user.uid });
+    return `${user.name}: GPU groups not synchronized: ${(e as Error).message}`;
+  }
+}

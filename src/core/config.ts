@@ -97,6 +97,8 @@ const schema = z
       })
       .strict()
       .default({}),
+    // GPU groups (defence in depth beside the device cgroup): absent = the groups owning the GPU nodes; empty = none.
+    GPU: z.object({ Groups: z.string().regex(/^$|^[a-z_][a-z0-9_-]*(\s+[a-z_][a-z0-9_-]*)*$/, 'expected group names separated by spaces, or nothing').optional() }).strict().default({}),
     Backend: z.object({ Cgroups: z.enum(['auto', 'systemd', 'cgroupfs', 'none']).optional(), Slices: z.enum(['auto', 'systemd', 'none']).optional(), Database: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/diycloud/diycloud.db') }).strict().default({}),
   })
   .strict();
@@ -111,6 +113,8 @@ export interface Config {
   readonly hook: { readonly failureMode: 'open' | 'closed'; readonly timeoutMs: number; readonly busAddress: string; readonly runtimeDirectory: string };
   readonly backend: { readonly cgroups: 'auto' | 'systemd' | 'cgroupfs' | 'none'; readonly databasePath: string };
   /** Disk quotas: the paths (null: the filesystem holding /home), soft limit as a share of the hard one, grace period. */
+  /** GPU groups: the groups a user with any GPU joins (null: those owning the discovered GPU nodes). */
+  readonly gpu: { readonly groups: string[] | null };
   readonly quota: { readonly paths: string[] | null; readonly softShare: number; readonly gracePeriodSec: number };
   /** User creation: allowed shells (the first is the default), home mode, and the tools' paths. */
   /**
@@ -156,6 +160,7 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
     hook: { failureMode: c.Hook.FailureMode, timeoutMs: Math.round(c.Hook.TimeoutSec * 1000), busAddress: c.Hook.BusAddress, runtimeDirectory: c.Hook.RuntimeDirectory },
     // Slices= is the key's name before cgroupfs existed; Cgroups= wins when both are set.
     backend: { cgroups: c.Backend.Cgroups ?? c.Backend.Slices ?? 'auto', databasePath: c.Backend.Database },
+    gpu: { groups: c.GPU.Groups === undefined ? null : c.GPU.Groups.split(/\s+/).filter((g) => g !== '') },
     quota: { paths: c.Quota.Paths === undefined ? null : c.Quota.Paths.split(' ').filter((p) => p !== ''), softShare: c.Quota.SoftLimitPercent / 100, gracePeriodSec: c.Quota.GracePeriod },
     events: { throttleUsecPerMin: Math.round(c.Events.ThrottleThreshold * 600_000), retentionSec: c.Events.Retention, terminalMessages: c.Events.TerminalMessages, messageIntervalSec: c.Events.MessageInterval, pollIntervalSec: c.Events.PollInterval, sampleIntervalSec: c.Events.SampleInterval },
     accounts: { shells: c.Accounts.Shells.split(' '), homeMode: c.Accounts.HomeMode.padStart(4, '0'), useradd: c.Accounts.Useradd, userdel: c.Accounts.Userdel, chpasswd: c.Accounts.Chpasswd, pamVerify: c.Accounts.PamVerify },

@@ -1,5 +1,6 @@
 // diycloudctl doctor's decisions: from facts gathered on the host to a list of checks, each with its fix.
 
+import { gpuEnforcementCheck, type GpuInventory } from './gpu';
 import type { QuotaPathStatus } from './ports';
 
 /** Where the installed pieces live (packaging/install.sh with the default prefix /usr). */
@@ -51,7 +52,7 @@ export interface UnitFact {
   readonly active: string;
 }
 
-export type DaemonFact = { readonly version: string; readonly backend: string } | { readonly error: string };
+export type DaemonFact = { readonly version: string; readonly backend: string; readonly gpus?: GpuInventory } | { readonly error: string };
 
 export interface DoctorFacts {
   readonly config: ConfigFact;
@@ -184,6 +185,13 @@ export function daemonCheck(systemdBooted: boolean, d: DaemonFact): Check {
   return ok(id, title, detail);
 }
 
+/** GPU access as the running daemon enforces it (its Gpus property): device cgroup, groups only, or nothing. */
+export function gpuCheck(d: DaemonFact): Check {
+  const [id, title] = ['gpu', 'GPU access'];
+  if ('error' in d || !d.gpus) return { id, title, status: 'warn', detail: 'diycloudd did not report its GPUs: what holds GPU access is unknown', fix: 'start diycloudd, then run diycloudctl doctor again' };
+  return { id, title, ...gpuEnforcementCheck(d.gpus) };
+}
+
 /** Every check, in the order an admin fixes them: config first, the daemon last. */
 export function diagnose(f: DoctorFacts): Check[] {
   return [
@@ -194,6 +202,7 @@ export function diagnose(f: DoctorFacts): Check[] {
     pamCheck(f.pam),
     unitCheck(f.systemdBooted, f.unit),
     daemonCheck(f.systemdBooted, f.daemon),
+    gpuCheck(f.daemon),
   ];
 }
 

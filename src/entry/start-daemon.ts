@@ -27,6 +27,8 @@ import { SHADOW_PATHS, ShadowAccountAdmin } from '../adapters/accounts/shadow-ac
 import { LogindSessions } from '../adapters/systemd/logind-sessions';
 import { BusEvents } from '../adapters/dbus/bus-events';
 import { PamVerifier } from '../adapters/accounts/pam-verifier';
+import { GetentGroupMembers } from '../adapters/gpu/getent-group-members';
+import { SqliteGpuGroups } from '../adapters/store/sqlite-gpu-groups';
 import { discoverGpus, groupsFromEtcGroup } from '../adapters/gpu/devfs-gpus';
 import { pickCgroupLimits, type CgroupChoice } from '../adapters/enforcement/pick-cgroup-limits';
 import { pickGpuAccess } from '../adapters/enforcement/pick-gpu-access';
@@ -114,6 +116,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const quotaDeps = systemQuotaDeps(programs.run);
   const quotaBackends = await pickQuotaBackends(config.quota.paths ?? [await mountPointOf('/home', quotaDeps)], quotaDeps);
   const quotas = quotaBackends.map((q) => new CachedQuota(q));
+  // [GPU] Groups naming a group that does not exist refuses to start (exit 2), like a bad quota path.
+  const groupMembers = new GetentGroupMembers(programs.run);
+  for (const g of config.gpu.groups ?? []) {
+    if ((await groupMembers.members(g)) === null) throw new DiycloudError('InvalidArgument', `[GPU] Groups: group "${g}" does not exist; create it (groupadd ${g}) or take it out of the list`, { field: 'GPU.Groups' });
+  }
   const clock = { now: () => new Date() };
   const deps: AppDeps = {
     config,
@@ -128,6 +135,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     passwords: new PamVerifier(config.accounts.pamVerify, programs.run),
     gpus: () => withEnforcement(discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))), gpuAccess.status()),
     gpuAccess,
+    groupMembers,
+    gpuGroups: withBusyErrors(new SqliteGpuGroups(db)),
     procDevices: () => readFileSync('/proc/devices', 'utf8'),
     cgroups,
     quotas,

@@ -11,6 +11,7 @@ import type { AuthorizationResult } from '../../src/core/ports';
 import type { ProcessFacts } from '../../src/core/placement';
 import { MemoryCgroups } from './memory-cgroups';
 import { MemoryQuota } from './memory-quota';
+import { SqliteGpuGroups } from '../../src/adapters/store/sqlite-gpu-groups';
 import { MemoryGpuAccess } from './memory-gpu-access';
 import { buildInventory } from '../../src/core/gpu';
 
@@ -30,6 +31,8 @@ export interface TestDeps extends AppDeps {
   readonly cgroups: MemoryCgroups;
   /** The in-memory device policies (the same object as `gpuAccess`). */
   readonly gpuAccess: MemoryGpuAccess;
+  /** Unix groups and their members as NSS would list them (the GPU groups' sync reads it; setMembership does not write it). */
+  readonly unixGroups: Map<string, string[]>;
   /** The in-memory quota of the one quota path /home (only with `{ quota: true }`). */
   readonly quota: MemoryQuota | null;
   readonly nss: Map<string, number>;
@@ -64,6 +67,7 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n', opts: { q
   const emitted: string[] = [];
   const groupCalls: string[] = [];
   const liveSessions = new Map<number, number>();
+  const unixGroups = new Map<string, string[]>();
   const failNext: { create?: string; password?: string } = {};
   const ended: { cb?: (s: { uid: number; service: string | null; tty: string | null }) => void } = {};
   const timers: (() => void)[] = [];
@@ -125,6 +129,9 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n', opts: { q
       });
     },
     gpuAccess: new MemoryGpuAccess(),
+    unixGroups,
+    groupMembers: { members: async (g: string) => unixGroups.get(g) ?? null },
+    gpuGroups: new SqliteGpuGroups(db),
     procDevices: () => 'Character devices:\n  1 mem\n  5 /dev/tty\n136 pts\n195 nvidia\n\nBlock devices:\n  7 loop\n',
     grants,
     groupCalls,

@@ -45,4 +45,15 @@ describe('[Quota] Paths at start', () => {
     expect(r.code).toBe(2);
     expect(r.stderr + r.stdout).toMatch(msg);
   });
+
+  it.each([
+    ['a GPU group that does not exist', '[GPU]\nGroups=video diycloud-no-such-group\n', /\[GPU\] Groups: group "diycloud-no-such-group" does not exist; create it \(groupadd diycloud-no-such-group\)/],
+    ['a GPU group name that is no name', '[GPU]\nGroups=Video;rm\n', /\[GPU\] Groups: expected group names separated by spaces/],
+    ['a GPU default index list with a negative index', '[Defaults]\nGPU=0,-1\n', /\[Defaults\] GPU: GPU index "-1" is negative/],
+  ])('%s: exit 2, and the message says what to fix', async (_what, conf, msg) => {
+    const r = await start(conf);
+    expect(r.code).toBe(2);
+    expect(r.stderr + r.stdout).toMatch(msg);
+    expect(r.stderr + r.stdout).not.toMatch(/\n\s+at /);
+  });
 });

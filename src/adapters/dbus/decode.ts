@@ -44,6 +44,8 @@ const LIMIT_TYPES: Readonly<Record<string, readonly string[]>> = {
   disk: ['s', 't'],
   gpu: ['s', 'b'],
   tasks: ['t', 'u'],
+  // not a limit: what SetLimits does with processes holding a GPU it revokes ("report" or "kill")
+  gpuRevoke: ['s'],
 };
 
 /**

@@ -4,6 +4,7 @@ import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { parseConfig, type Config } from '../../core/config';
 import { DOCTOR_PATHS, type CgroupfsFact, type ConfigFact, type DaemonFact, type DoctorFacts, type FileFact, type QuotaFact, type UnitFact } from '../../core/doctor';
+import type { GpuInventory } from '../../core/gpu';
 import { parseLoginDefs } from '../../core/ini';
 import { probeCgroupfs, type CgroupfsProbe } from '../cgroupfs/hierarchy';
 import type { RunFn } from '../exec/program-runner';
@@ -23,7 +24,7 @@ export interface GatherDeps {
   readonly systemdRunDir: string;
   readonly probeCgroups: () => CgroupfsProbe;
   /** Asks diycloudd for its Version and Backend properties; rejects when it does not answer. */
-  readonly daemon: () => Promise<{ version: string; backend: string }>;
+  readonly daemon: () => Promise<{ version: string; backend: string; gpus?: GpuInventory }>;
   /** Reads a text file; null when it does not exist (other errors throw). */
   readText(path: string): Promise<string | null>;
   statFile(path: string): Promise<FileFact | null>;

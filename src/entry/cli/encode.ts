@@ -53,6 +53,12 @@ function limitVariants(o: LimitOptions): Record<string, Variant> {
   return out;
 }
 
+/** SetLimits' gpuRevoke s: "report" or "kill" (checked here too, so a typo is a usage error before any call). */
+export function encodeGpuRevoke(mode: string): Variant {
+  if (mode !== 'report' && mode !== 'kill') throw new UsageError(`--gpu-revoke: expected report or kill, got "${mode}"`);
+  return new Variant('s', mode);
+}
+
 /** ListUsers filter: "role" s, "enabled" b. */
 export function encodeUserFilter(o: { role?: string; enabled?: boolean; disabled?: boolean }): Record<string, Variant> {
   if (o.enabled && o.disabled) throw new UsageError('--enabled and --disabled exclude each other');

@@ -84,6 +84,46 @@ describe('limits and profiles', () => {
     await setLimits(bare, root, 'alice', { gpu: v('s', 'none') });
     expect(bare.store.userByName('alice')?.overrides.gpu).toBe('none');
   });
+  it('SetLimits gpuRevoke: "report" (default) names processes holding a revoked GPU, "kill" ends them; a bad mode is InvalidArgument and changes nothing', async () => {
+    const d = setup();
+    d.slices.addSlice(1000);
+    await setLimits(d, root, 'alice', { gpu: v('s', 'all') });
+    d.gpuAccess.open.set(4242, { uid: 1000, paths: ['/dev/nvidia1'] });
+    d.gpuAccess.open.set(4343, { uid: 1000, paths: ['/dev/nvidia0'] }); // still granted below: left alone
+    await expect(setLimits(d, root, 'alice', { gpu: v('s', '0'), gpuRevoke: v('s', 'later') })).rejects.toMatchObject({ code: 'InvalidArgument', field: 'gpuRevoke' });
+    expect(d.store.userByName('alice')?.overrides.gpu).toBe('all');
+    const reported = await setLimits(d, root, 'alice', { gpu: v('s', '0') });
+    expect(reported.join('\n')).toMatch(/processes 4242 still hold GPU nodes no longer granted/);
+    expect(d.gpuAccess.killed).toEqual([]);
+    await setLimits(d, root, 'alice', { gpu: v('s', 'all') });
+    const killed = await setLimits(d, root, 'alice', { gpu: v('s', 'none'), gpuRevoke: v('s', 'kill') });
+    expect(killed.join('\n')).toMatch(/ended processes 4242, 4343/);
+    expect(d.gpuAccess.killed).toEqual([4242, 4343]);
+    await expect(setProfile(d, root, 'user', { gpuRevoke: v('s', 'kill'), cpu: v('d', 1) })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(/unknown key "gpuRevoke"/) });
+  });
+  it('GPU groups follow the grant on SetLimits and SetProfile ([GPU] Groups); only memberships diycloud added are taken away; a missing group is a warning', async () => {
+    const d = testDeps('[Users]\nUIDMin=1000\nUIDMax=1999\n[GPU]\nGroups=video render\n');
+    addUser(d, { name: 'alice', uid: 1000 });
+    addUser(d, { name: 'bob', uid: 1002 });
+    d.unixGroups.set('video', ['bob']); // bob is in video by the admin's hand
+    d.unixGroups.set('render', []);
+    expect(await setLimits(d, root, 'alice', { gpu: v('s', '0') })).toEqual([]);
+    expect(d.groupCalls).toEqual(['alice +render', 'alice +video']);
+    d.unixGroups.set('video', ['bob', 'alice']);
+    d.unixGroups.set('render', ['alice']);
+    d.groupCalls.length = 0;
+    await setLimits(d, root, 'bob', { gpu: v('s', 'all') });
+    expect(d.groupCalls).toEqual(['bob +render']); // video: already his
+    d.unixGroups.set('render', ['alice', 'bob']);
+    d.groupCalls.length = 0;
+    await setProfile(d, root, 'user', { gpu: v('s', 'none') }); // neither has an own value... alice and bob do: nothing changes for them
+    expect(d.groupCalls).toEqual([]);
+    await resetLimits(d, root, 'bob'); // bob falls back to the profile's none: leaves render (ours), keeps video (the admin's)
+    expect(d.groupCalls).toEqual(['bob -render']);
+    d.unixGroups.delete('render');
+    const w = await setLimits(d, root, 'alice', { gpu: v('s', 'none') });
+    expect(w.join('\n')).toMatch(/GPU groups not synchronized: GPU group "render" does not exist/);
+  });
   it('a new role is created by SetProfile and listed with its effective allocation', async () => {
     const d = setup();
     await setProfile(d, root, 'gpu', { gpu: v('b', true), cpu: v('d', 2) });

@@ -1,4 +1,5 @@
 // Unit: doctor's pure decisions, one fact set at a time, from a healthy host.
+import { buildInventory, withEnforcement } from '../../../src/core/gpu';
 import { describe, expect, it } from 'vitest';
 import { allPassed, diagnose, DOCTOR_PATHS, type Check, type DoctorFacts } from '../../../src/core/doctor';
 import type { QuotaPathStatus } from '../../../src/core/ports';
@@ -19,7 +20,7 @@ function healthy(over: Partial<DoctorFacts> = {}): DoctorFacts {
     hook: { isFile: true, mode: 0o100755, uid: 0 },
     pam: { profile: true, account: `account required pam_unix.so\n${HOOK_ACCOUNT}`, session: `session required pam_unix.so\n${HOOK_SESSION}` },
     unit: { enabled: 'enabled', active: 'active' },
-    daemon: { version: '1.2.0', backend: 'systemd' },
+    daemon: { version: '1.2.0', backend: 'systemd', gpus: buildInventory({ nodes: [], nvidia: [], migMinors: null, drm: new Map() }) },
     ...over,
   };
 }
@@ -34,7 +35,7 @@ const check = (over: Partial<DoctorFacts>, id: string): Check => byId(diagnose(h
 describe('diagnose', () => {
   it('a healthy systemd host: every check ok, no fix', () => {
     const checks = diagnose(healthy());
-    expect(checks.map((c) => c.id)).toEqual(['config', 'cgroups', 'quota:/home', 'hook', 'pam', 'unit', 'daemon']);
+    expect(checks.map((c) => c.id)).toEqual(['config', 'cgroups', 'quota:/home', 'hook', 'pam', 'unit', 'daemon', 'gpu']);
     expect(checks.filter((c) => c.status !== 'ok')).toEqual([]);
     expect(checks.every((c) => c.fix === null)).toBe(true);
     expect(byId(checks, 'cgroups').detail).toBe('systemd');
@@ -116,6 +117,17 @@ describe('diagnose', () => {
     expect(writable).toMatchObject({ status: 'fail', fix: `chown root:root ${DOCTOR_PATHS.hook} && chmod 0755 ${DOCTOR_PATHS.hook}` });
     expect(writable.detail).toContain('0775');
     expect(check({ hook: { isFile: true, mode: 0o100755, uid: 1000 } }, 'hook').status).toBe('fail');
+  });
+
+  it('gpu: the device cgroup is ok; groups only, or nothing, warns with the fix; an unreachable daemon warns', () => {
+    const node = (rel: string, minor: number) => ({ rel, mode: 0o666, gid: 0, group: 'root', major: 195, minor });
+    const inv = buildInventory({ nodes: [node('nvidia0', 0), node('nvidiactl', 255)], nvidia: [{ dir: '0000:01:00.0', model: 'H200', busId: '0000:01:00.0', minor: 0 }], migMinors: null, drm: new Map() });
+    const cgroup = { backend: 'systemd', state: 'device cgroup', reason: 'DeviceAllow on user-UID.slice' } as const;
+    const groupsOnly = { backend: 'cgroupfs (v2)', state: 'groups only', reason: 'cgroup v2 without systemd: no BPF device program' } as const;
+    expect(check({ daemon: { version: '1', backend: 'systemd', gpus: withEnforcement(inv, cgroup) } }, 'gpu')).toMatchObject({ status: 'ok', detail: expect.stringMatching(/^1 GPU \(0\): DeviceAllow/) });
+    const weak = check({ daemon: { version: '1', backend: 'cgroupfs (v2)', gpus: withEnforcement(inv, groupsOnly) } }, 'gpu');
+    expect(weak).toMatchObject({ status: 'warn', fix: expect.stringMatching(/NVreg_DeviceFileMode=0660/) });
+    expect(check({ daemon: { error: 'gone' } }, 'gpu')).toMatchObject({ status: 'warn', fix: expect.stringMatching(/start diycloudd/) });
   });
 
   it('daemon: unreachable fails (fix by init system); backend none warns', () => {

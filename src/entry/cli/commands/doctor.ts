@@ -1,5 +1,6 @@
 // diycloudctl doctor: checks the host as a whole (config, cgroups, quotas, hook, PAM, unit, daemon) and prints each fix.
 
+import type { GpuInventory } from '../../../core/gpu';
 import type { Command } from 'commander';
 import { gatherFacts, systemGatherDeps } from '../../../adapters/doctor/gather';
 import { DEFAULT_CONFIG_PATH } from '../../../adapters/config/load-config';
@@ -18,12 +19,18 @@ export const EXIT_PROBLEMS = 1;
 
 /** Thrown after the report is printed: the program prints this one line on stderr and exits 1. */
 
-/** Asks diycloudd for Version and Backend on `address`, with a short timeout. */
-export async function askDaemon(address: string, timeoutMs = DAEMON_TIMEOUT_MS): Promise<{ version: string; backend: string }> {
+/** Asks diycloudd for Version, Backend and the GPU inventory (Gpus) on `address`, with a short timeout. */
+export async function askDaemon(address: string, timeoutMs = DAEMON_TIMEOUT_MS): Promise<{ version: string; backend: string; gpus?: GpuInventory }> {
   const client = await ManagerClient.connect({ address, timeoutMs });
   try {
     const props = await client.properties();
-    return { version: String(props.Version ?? 'unknown'), backend: String(props.Backend ?? 'unknown') };
+    let gpus: GpuInventory | undefined;
+    try {
+      gpus = props.Gpus === undefined ? undefined : (JSON.parse(String(props.Gpus)) as GpuInventory);
+    } catch {
+      gpus = undefined; // an older daemon's or a damaged value: the GPU check says it does not know
+    }
+    return { version: String(props.Version ?? 'unknown'), backend: String(props.Backend ?? 'unknown'), gpus };
   } finally {
     client.close();
   }

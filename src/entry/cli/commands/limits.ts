@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { act, callJson, callWarn, emit } from '../action';
-import { encodeLimits, type LimitOptions } from '../encode';
+import { encodeGpuRevoke, encodeLimits, type LimitOptions } from '../encode';
 import { limitsJson, renderOwnLimits, type LimitsView } from '../limits-view';
 import { renderProfiles } from '../views';
 
@@ -33,17 +33,22 @@ Examples:
   addLimitsShow(limits);
 
   addLimitOptions(limits.command('set').argument('<name>', 'user name'))
+    .option('--gpu-revoke <mode>', 'when --gpus takes a GPU away from running processes: report (default: they keep the open device, the reply names them) or kill')
     .description("set a user's own limits over the role profile (applied at once to a live cgroup, and to the disk quota)")
     .addHelpText('after', `
 Examples:
   diycloudctl limits set alice --cpu 2 --memory 4G
   diycloudctl limits set alice --disk 50G --gpus 0,2
   diycloudctl limits set bob --tasks 500 --gpus none
+  diycloudctl limits set carol --gpus none --gpu-revoke kill
 
-At least one option is required. Sizes are binary (1G = 1024M), as in systemd.`)
+At least one option is required. Sizes are binary (1G = 1024M), as in systemd. The device cgroup
+stops new opens at once; a process that already holds a GPU open keeps it (docs/gpu.md), so
+--gpu-revoke kill ends the user's processes that hold a GPU the change takes away.`)
     .action(
-      act(async (ctx, name: string, opts: LimitOptions) => {
+      act(async (ctx, name: string, opts: LimitOptions & { gpuRevoke?: string }) => {
         const dict = encodeLimits(opts);
+        if (opts.gpuRevoke !== undefined) dict.gpuRevoke = encodeGpuRevoke(opts.gpuRevoke);
         await callWarn(ctx, 'SetLimits', 'sa{sv}', [name, dict]);
       }),
     );

@@ -22,7 +22,7 @@ Examples:
         const gpus = JSON.parse(String(props.Gpus ?? '{"devices":[],"enforceable":false,"reason":"unknown"}')) as GpuInventory;
         const doc = { version: props.Version, backend: props.Backend, gpus, userCount: users.length, activeCount: active, users };
         emit(ctx, doc, () => {
-          const gpuLine = `GPUs: ${gpus.devices.length ? gpus.devices.map((d) => d.model ?? d.busId ?? `#${d.index}`).join(', ') : 'none'}; ${gpus.reason}\n`;
+          const gpuLine = `GPUs: ${gpus.devices.length ? gpus.devices.map((d) => d.model ?? d.busId ?? `#${d.index}`).join(', ') : 'none'}; ${gpus.reason}${gpus.enforcement ? `; kernel: ${gpus.enforcement.reason}` : ''}\n`;
           const head = ctx.quiet ? '' : `diycloudd ${String(props.Version)}, backend ${String(props.Backend)}\n${gpuLine}Users: ${users.length} managed, ${active} with a live cgroup\n\n`;
           return head + (users.length ? renderUsage(users, ctx.color) : '');
         });
