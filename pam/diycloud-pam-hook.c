@@ -236,13 +236,17 @@ static int allowed_error(const char *name) {
   return 0;
 }
 
-/* Whether the login line is for a person at a terminal: sshd or login (su, sudo, cron and the user
- * manager stay quiet: scripts run "su - user -c cmd" on terminals too), a real tty (sshd passes
- * "ssh" when no pty was asked for, i.e. "ssh host cmd"), and no ~/.hushlogin. The hush file is only
- * looked up (fstatat without following a link), never opened or followed: it is the user's file. */
+/* Whether the login line is for a person at a terminal. Only sshd and login (su, sudo, cron and the
+ * user manager stay quiet: scripts run "su - user -c cmd" on terminals too), and no ~/.hushlogin.
+ * login(1) has its tty by now: a PAM_TTY of "" or "ssh" is no terminal. sshd opens the session
+ * before the client asks for a pty or a command (PAM_TTY is "ssh" either way), so it decides
+ * itself: it shows session messages only to a login with a pty and no command, and not with
+ * ~/.hushlogin (OpenSSH's do_login and check_quietlogin). The hush file is only looked up
+ * (fstatat without following a link), never opened or followed: it is the user's file. */
 static int shown_to_user(const char *home) {
-  if (strcmp(service, "sshd") && strcmp(service, "login")) return 0;
-  if (!tty[0] || strcmp(tty, "ssh") == 0 || strcmp(tty, "?") == 0) return 0;
+  int sshd = strcmp(service, "sshd") == 0;
+  if (!sshd && strcmp(service, "login")) return 0;
+  if (!sshd && (!tty[0] || strcmp(tty, "ssh") == 0 || strcmp(tty, "?") == 0)) return 0;
   char hush[4096];
   struct stat st;
   if (home[0] != '/' || snprintf(hush, sizeof hush, "%s/.hushlogin", home) >= (int)sizeof hush) return 1;

@@ -48,7 +48,7 @@ describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
     const account = (await e.c.exec('cat /etc/pam.d/common-account')).stdout;
     const session = (await e.c.exec('cat /etc/pam.d/common-session')).stdout;
     expect(account).toMatch(/^account\s+required\s+pam_exec\.so quiet stdout seteuid type=account \/usr\/libexec\/diycloud\/pam-hook$/m);
-    expect(session).toMatch(/^session\s+required\s+pam_exec\.so quiet seteuid type=open_session \/usr\/libexec\/diycloud\/pam-hook$/m);
+    expect(session).toMatch(/^session\s+required\s+pam_exec\.so quiet stdout seteuid type=open_session \/usr\/libexec\/diycloud\/pam-hook$/m);
     await e.c.exec('systemctl enable --now diycloudd.service', { timeoutMs: 60_000 });
     expect((await e.c.exec('systemctl is-active diycloudd')).stdout.trim()).toBe('active');
     expect((await e.busctl(['get-property', ...MGR, 'Backend'])).stdout.trim()).toBe('s "systemd"');
@@ -94,6 +94,30 @@ describe.skipIf(skip).each(DISTS)('login path (%s)', (dist) => {
       expect(r.stdout).toMatch(new RegExp(`user-${uid('alice')}\\.slice/session-`));
       expect(await e.slice(uid('alice'))).toMatchObject(expectedSlice(0.5, 512 * M));
       expect(await sessionsOf('alice', 'sshd')).toBeGreaterThan(0);
+    }, 120_000);
+
+    it('users are told: an interactive ssh login shows the login line; ssh with a command, and ~/.hushlogin, stay quiet', async () => {
+      const opts = '-o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR';
+      const onTty = () => e.c.exec(`printf 'echo END-OF-LOGIN; exit\\n' | ssh -tt ${opts} alice@127.0.0.1`, { allowFail: true, timeoutMs: 60_000 });
+      const shown = await onTty();
+      expect(shown.stdout, shown.stderr).toMatch(/END-OF-LOGIN/);
+      expect(shown.stdout).toMatch(/^diycloud: 0\.5 CPU cores, memory (\S+ of )?512M, (disk \S+( of \S+)?, )?no GPUs\r?$/m);
+      expect(shown.stdout.match(/^diycloud: /gm)).toHaveLength(1);
+      // a command, with or without a pty: sshd passes PAM_TTY "ssh" to the session either way, and keeps the line off
+      const cmd = await e.ssh('alice', 'echo hi');
+      expect(cmd).toMatchObject({ code: 0, stdout: 'hi\n' });
+      expect(cmd.stderr).not.toMatch(/diycloud:/);
+      const ttyCmd = await e.c.exec(`ssh -tt ${opts} alice@127.0.0.1 'echo hi' </dev/null`, { allowFail: true, timeoutMs: 60_000 });
+      expect(ttyCmd.stdout, ttyCmd.stderr).toMatch(/^hi\r?$/m);
+      expect(ttyCmd.stdout + ttyCmd.stderr).not.toMatch(/diycloud:/);
+      await e.c.exec(`install -m 644 -o alice -g "$(id -g alice)" /dev/null "$(getent passwd alice | cut -d: -f6)/.hushlogin"`);
+      try {
+        const hushed = await onTty();
+        expect(hushed.stdout, hushed.stderr).toMatch(/END-OF-LOGIN/);
+        expect(hushed.stdout + hushed.stderr).not.toMatch(/diycloud:/);
+      } finally {
+        await e.c.exec(`rm -f "$(getent passwd alice | cut -d: -f6)/.hushlogin"`);
+      }
     }, 120_000);
   });
 

@@ -59,25 +59,27 @@ describe.skipIf(!isRoot)('the login line', () => {
     expect(JSON.parse(other.stdout).data).toEqual(['']);
   });
 
-  it('the hook prints it for sshd and login on a terminal, and stays quiet for ssh commands, su, sudo and ~/.hushlogin', async () => {
-    const shown = await hook({ PAM_SERVICE: 'sshd', PAM_TTY: '/dev/pts/7' });
+  it('the hook prints it for sshd (which shows it only to pty logins without a command) and login on a terminal; su, sudo, cron and ~/.hushlogin stay quiet', async () => {
+    // sshd opens the PAM session before any pty exists: PAM_TTY is "ssh" for every ssh login
+    const shown = await hook({ PAM_SERVICE: 'sshd', PAM_TTY: 'ssh' });
     expect(shown).toMatchObject({ code: 0, stderr: '' });
     expect(shown.stdout).toMatch(/^diycloud: 0\.5 CPU cores, memory (300M of )?1G, no GPUs\n$/);
     expect((await hook({ PAM_SERVICE: 'login', PAM_TTY: 'tty3' })).stdout).toBe(shown.stdout);
-    for (const env of [{ PAM_SERVICE: 'sshd', PAM_TTY: 'ssh' }, { PAM_SERVICE: 'sshd' }, { PAM_SERVICE: 'su-l', PAM_TTY: '/dev/pts/7' }, { PAM_SERVICE: 'sudo', PAM_TTY: '/dev/pts/7' }, { PAM_SERVICE: 'cron' }]) {
+    for (const env of [{ PAM_SERVICE: 'login', PAM_TTY: 'ssh' }, { PAM_SERVICE: 'login' }, { PAM_SERVICE: 'su-l', PAM_TTY: '/dev/pts/7' }, { PAM_SERVICE: 'sudo', PAM_TTY: '/dev/pts/7' }, { PAM_SERVICE: 'cron' }]) {
       expect(await hook(env), JSON.stringify(env)).toMatchObject({ code: 0, stdout: '' });
     }
     writeFileSync(join(home, '.hushlogin'), '');
     try {
-      expect(await hook({ PAM_SERVICE: 'sshd', PAM_TTY: '/dev/pts/7' })).toMatchObject({ code: 0, stdout: '' });
+      expect(await hook({ PAM_SERVICE: 'sshd', PAM_TTY: 'ssh' })).toMatchObject({ code: 0, stdout: '' });
+      expect(await hook({ PAM_SERVICE: 'login', PAM_TTY: 'tty3' })).toMatchObject({ code: 0, stdout: '' });
     } finally {
       rmSync(join(home, '.hushlogin'));
     }
     // a dangling link named .hushlogin hushes too: the name is looked up, never followed
     symlinkSync('/nonexistent/elsewhere', join(home, '.hushlogin'));
-    expect(await hook({ PAM_SERVICE: 'sshd', PAM_TTY: '/dev/pts/7' })).toMatchObject({ code: 0, stdout: '' });
+    expect(await hook({ PAM_SERVICE: 'sshd', PAM_TTY: 'ssh' })).toMatchObject({ code: 0, stdout: '' });
     rmSync(join(home, '.hushlogin'));
-    expect((await hook({ PAM_SERVICE: 'sshd', PAM_TTY: '/dev/pts/7' })).stdout).toBe(shown.stdout);
+    expect((await hook({ PAM_SERVICE: 'sshd', PAM_TTY: 'ssh' })).stdout).toBe(shown.stdout);
   });
 
   it('a plain user runs `diycloudctl limits` and sees their own allocation, its sources and live use', async () => {
