@@ -6,6 +6,7 @@ import type { GpuInventory } from '../core/gpu';
 import type { ProcessTable } from '../core/placement';
 import type { AccountAdmin, AccountDb, AdminStore, Authorizer, CgroupLimits, Clock, Events, GpuAccess, Logger, PasswordVerifier, QuotaBackend, Scheduler, SessionAdmin, Store } from '../core/ports';
 import type { GpuGroupStore, GroupMembers } from '../core/enforcement-ports';
+import type { LimitEventStore } from '../core/event-ports';
 import type { KeyedQueue } from './keyed-queue';
 
 export interface AppDeps {
@@ -41,4 +42,6 @@ export interface AppDeps {
   readonly queue: KeyedQueue;
   /** Pending memory-ratchet timers by UID (owned by the daemon instance, not global). */
   readonly ratchets: Map<number, { cancel(): void }>;
+  /** Limit events for GetUser's `events` (absent where a test does not need them: no events shown). */
+  readonly limitEvents?: LimitEventStore;
 }

@@ -124,15 +124,9 @@ export async function diskLevelsOf(deps: AppDeps): Promise<Map<number, Record<st
   return out;
 }
 
-/**
- * The events store travels beside AppDeps until deps.ts carries it (see the report of the limit
- * events change); absent, GetUser shows no events.
- */
-export type WithLimitEvents = { readonly limitEvents?: LimitEventStore };
-
 /** GetUser's `events` field: newest first, within retention. */
 export function recentLimitEvents(deps: AppDeps, uid: number): { at: string; resource: string; kind: string; count: number }[] {
-  const store = (deps as AppDeps & WithLimitEvents).limitEvents;
+  const store = deps.limitEvents;
   if (!store) return [];
   const since = retentionCutoffUsec(deps.clock.now().getTime(), deps.config.events?.retentionSec ?? 7 * 86400);
   return store.recent(uid, since, RECENT_EVENTS).map((r) => ({ at: new Date(Math.floor(r.atUsec / 1000)).toISOString(), resource: r.resource, kind: r.kind, count: r.count }));

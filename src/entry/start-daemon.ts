@@ -44,7 +44,7 @@ import { PriorityLane } from '../adapters/async/priority-lane';
 import { ProgramRunner } from '../adapters/exec/program-runner';
 import { ProcProcessTable } from '../adapters/proc/proc-table';
 import { isManagedUid } from '../core/login-policy';
-import { LimitEventRecorder, diskLevelsOf, type WithLimitEvents } from '../app/limit-events';
+import { LimitEventRecorder, diskLevelsOf } from '../app/limit-events';
 import { CgroupEventWatcher } from '../adapters/cgroup-events/cgroup-event-watcher';
 import type { LimitWatcher } from '../core/event-ports';
 import { eventLayout } from '../adapters/cgroup-events/event-layout';
@@ -122,6 +122,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     if ((await groupMembers.members(g)) === null) throw new DiycloudError('InvalidArgument', `[GPU] Groups: group "${g}" does not exist; create it (groupadd ${g}) or take it out of the list`, { field: 'GPU.Groups' });
   }
   const clock = { now: () => new Date() };
+  // Limit events: the watcher (inotify on v2, a poll on v1), rows, the LimitEvent signal and terminal lines (best effort).
+  const limitEventStore = withBusyErrors(new SqliteLimitEvents(db));
   const deps: AppDeps = {
     config,
     bounds: { ...config.floor, machineCpuCores: availableParallelism(), machineMemoryBytes: totalmem(), aboveMachine: config.aboveMachine },
@@ -147,11 +149,9 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     scheduler: { after: (ms, fn) => { const t = setTimeout(fn, ms); t.unref(); return { cancel: () => clearTimeout(t) }; } },
     queue: new KeyedQueue(),
     ratchets: new Map(),
+    limitEvents: limitEventStore,
   };
   checkAllocation(config.defaults, deps.bounds); // [Defaults] above the machine with AboveMachine=reject: refuse to start (exit 2)
-  // Limit events: the watcher (inotify on v2, a poll on v1), rows, the LimitEvent signal and terminal lines (best effort).
-  const limitEventStore = withBusyErrors(new SqliteLimitEvents(db));
-  Object.assign(deps, { limitEvents: limitEventStore } satisfies WithLimitEvents); // GetUser's events (deps.ts does not carry it yet)
   const eventProbe = cgroups.backend === 'none' ? null : probeCgroupfs();
   const layout = eventProbe ? eventLayout(cgroups.backend.startsWith('cgroupfs') ? 'cgroupfs' : cgroups.backend, eventProbe) : null;
   const isManaged = (uid: number) => isManagedUid(uid, config);
