@@ -4,7 +4,7 @@ import type { Allocation } from '../core/allocation';
 import { decideAllocation, type AllocationDecision } from '../core/allocation-decision';
 import { diffCgroup, planEnforcement, type CgroupSettings, type Purpose } from '../core/enforcement-plan';
 import { isManagedUid } from '../core/login-policy';
-import type { RawOverrides, UserRecord } from '../core/ports';
+import type { CgroupState, RawOverrides, UserRecord } from '../core/ports';
 import type { AppDeps } from './deps';
 import { enforceDisk, type DiskOutcome } from './enforce-disk';
 import { enforceGpu, type GpuOutcome, type GpuRevokeMode } from './enforce-gpu';
@@ -12,6 +12,9 @@ import { syncGpuGroupsOf } from './sync-groups';
 
 export interface EnforceResult {
   readonly uid: number;
+  /** The allocation enforced, and the cgroup as observed before (null: none, or the cgroup step did not run): the login line's data. */
+  readonly allocation: Allocation;
+  readonly state: CgroupState | null;
   readonly settings: CgroupSettings;
   /** Settings that differed from what the cgroup carried and were set. */
   readonly changed: (keyof CgroupSettings)[];
@@ -74,7 +77,7 @@ export function enforceAllocation(deps: AppDeps, uid: number, opts: EnforceOptio
     // The device policy goes on the same user cgroup, every time (systemd resolves char-NAME and node paths as it applies them).
     const gpu = withCgroup ? await enforceGpuBestEffort(deps, uid, allocation, opts.gpuRevoke) : null;
     const disk = await enforceDisk(deps, uid, record?.username ?? null, plan.disk, opts.purpose, opts.warnings ?? false);
-    return { uid, settings: plan.cgroup.settings, changed, done: plan.cgroup.done, disk, gpu };
+    return { uid, allocation, state, settings: plan.cgroup.settings, changed, done: plan.cgroup.done, disk, gpu };
   });
 }
 

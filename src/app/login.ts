@@ -1,12 +1,10 @@
 // Use cases of the login path: the account phase, session open and session close.
 
-import type { Allocation } from '../core/allocation';
-import { decideAllocation } from '../core/allocation-decision';
 import { DiycloudError } from '../core/errors';
 import { renderLoginLine, type LoginDisk } from '../core/login-line';
 import { decideLogin, isManagedUid, type LoginDecision } from '../core/login-policy';
 import { decidePlacement, placementProblem } from '../core/placement';
-import type { CgroupState, DiskUsage, QuotaBackend, SessionEvent } from '../core/ports';
+import type { SessionEvent } from '../core/ports';
 import { validateUsername } from '../core/username';
 import type { AppDeps } from './deps';
 import { enforceAllocation, type EnforceResult } from './enforce-allocation';
@@ -57,23 +55,17 @@ export async function openSession(deps: AppDeps, args: SessionArgs, callerPid: n
   return { ...result, message: loginLine(deps, result) };
 }
 
-/** What enforceAllocation may hand back beyond EnforceResult: the allocation it enforced and the cgroup it observed. */
-type Enforced = EnforceResult & { readonly allocation?: Allocation; readonly state?: CgroupState | null };
-
-/** A quota backend that answers from its usage cache without reading (CachedQuota), null when the cache is stale. */
-type UsageCache = QuotaBackend & { cachedUsage?(): ReadonlyMap<number, DiskUsage> | null };
-
 /**
  * The login line from what the session open already has: the allocation and the cgroup observed by
  * enforceAllocation, and disk usage only where the quota cache holds it (a usage read is one
  * repquota or qgroup listing: far too slow for a login, so a stale cache means "limit only").
  * Never fails the login: a problem gives an empty line.
  */
-function loginLine(deps: AppDeps, r: Enforced): string {
+function loginLine(deps: AppDeps, r: EnforceResult): string {
   try {
-    const a = r.allocation ?? decidedAllocation(deps, r.uid);
+    const a = r.allocation;
     const disk: LoginDisk[] = r.disk.flatMap((o) => {
-      const q = deps.quotas.find((b) => b.path === o.path) as UsageCache | undefined;
+      const q = deps.quotas.find((b) => b.path === o.path);
       if (!q || o.result === 'skipped') return []; // quotas off there: nothing holds the user to it
       const usage = q.cachedUsage?.() ?? null;
       return [{ path: o.path, limitBytes: a.diskQuotaBytes, usedBytes: usage ? usage.get(r.uid)?.usedBytes ?? 0 : null }];
@@ -83,13 +75,6 @@ function loginLine(deps: AppDeps, r: Enforced): string {
     deps.log.warn(`uid ${r.uid}: no login line: ${(e as Error).message}, ignoring`, { uid: r.uid });
     return '';
   }
-}
-
-/** The allocation again without logging its problems (enforceAllocation logged them a moment ago). */
-function decidedAllocation(deps: AppDeps, uid: number): Allocation {
-  const record = deps.store.userByUid(uid);
-  const profile = record ? deps.admin.role(record.role)?.profile ?? null : null;
-  return decideAllocation({ user: record?.overrides ?? null, role: profile, defaults: deps.config.defaults, bounds: deps.bounds }).allocation;
 }
 
 /**

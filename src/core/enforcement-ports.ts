@@ -89,6 +89,8 @@ export interface QuotaBackend {
   remove(owner: QuotaOwner): Promise<void>;
   /** Every user's usage on this path in one read (one repquota or qgroup listing, never one process per user). */
   usage(): Promise<Map<number, DiskUsage>>;
+  /** A recent usage read's answer without reading (CachedQuota: younger than 2 s), else null; absent where nothing is cached. */
+  cachedUsage?(): ReadonlyMap<number, DiskUsage> | null;
   /**
    * Called by CreateUser before useradd: true when the home must be created as its own subvolume
    * (btrfs), so that a qgroup can hold it. Quota-tools and none answer false.

@@ -13,6 +13,8 @@ export const QUOTA_CACHE_MS = { status: 30_000, usage: 2_000 } as const;
 export class CachedQuota implements QuotaBackend {
   private status_: { at: number; p: Promise<QuotaPathStatus> } | null = null;
   private usage_: { at: number; p: Promise<Map<number, DiskUsage>> } | null = null;
+  /** usage_'s answer once it has arrived. */
+  private settled: Map<number, DiskUsage> | null = null;
 
   constructor(private readonly inner: QuotaBackend, private readonly nowMs: () => number = () => Date.now(), private readonly ttl = QUOTA_CACHE_MS) {}
 
@@ -32,17 +34,30 @@ export class CachedQuota implements QuotaBackend {
   }
 
   usage(): Promise<Map<number, DiskUsage>> {
+    const before = this.usage_;
     this.usage_ = this.fresh(this.usage_, this.ttl.usage, () => this.inner.usage(), () => (this.usage_ = null));
+    if (this.usage_ !== before) {
+      const entry = this.usage_;
+      this.settled = null;
+      entry.p.then((m) => void (this.usage_ === entry && (this.settled = m)), () => undefined);
+    }
     return this.usage_.p;
+  }
+
+  /** The last usage read while it is fresh, without starting one (null: stale, failed or still in flight): for the login line. */
+  cachedUsage(): ReadonlyMap<number, DiskUsage> | null {
+    return this.usage_ && this.nowMs() - this.usage_.at < this.ttl.usage ? this.settled : null;
   }
 
   async apply(owner: QuotaOwner, settings: DiskSettings): Promise<void> {
     this.usage_ = null;
+    this.settled = null;
     await this.inner.apply(owner, settings);
   }
 
   async remove(owner: QuotaOwner): Promise<void> {
     this.usage_ = null;
+    this.settled = null;
     await this.inner.remove(owner);
   }
 
