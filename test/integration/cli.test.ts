@@ -90,7 +90,8 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
     expect(r.stdout).toMatch(/^RESOURCE\s+ALLOCATION\s+SOURCE\s+IN FORCE$/m);
     expect(r.stdout).toMatch(/^memory\s+2G\s+default\s+2G$/m);
     expect(r.stdout).not.toContain('\x1b'); // no colour into a pipe
-    expect(await json('user', 'show', alice.name)).toMatchObject({ name: alice.name, uid: alice.uid, allocation: { cpu: 1, memory: 2 * G }, cgroup: { exists: true } });
+    expect(r.stdout).toMatch(/^Recent limit events: none$/m); // the daemon records events; none yet
+    expect(await json('user', 'show', alice.name)).toMatchObject({ name: alice.name, uid: alice.uid, allocation: { cpu: 1, memory: 2 * G }, cgroup: { exists: true }, events: [] });
   });
 
   it('limits show: allocation, sources and what is in force', async () => {

@@ -10,6 +10,7 @@ import { obtainPassword, processPasswordIo } from '../password';
 import { UsageError } from '../errors';
 import { addLimitOptions } from './limits';
 import { renderUser, renderUserList } from '../views';
+import { renderEvents } from '../limits-view';
 
 export function addUserCommands(program: Command): void {
   const user = program
@@ -45,7 +46,7 @@ Examples:
   user
     .command('show')
     .argument('<name>', 'user name')
-    .description("show a user's record, allocation and what the slice carries now")
+    .description("show a user's record, allocation, what the slice carries now, and recent limit events")
     .addHelpText('after', `
 Examples:
   diycloudctl user show alice
@@ -53,7 +54,7 @@ Examples:
     .action(
       act(async (ctx, name: string) => {
         const u = await callJson<UserView>(ctx, 'GetUser', 's', [name]);
-        emit(ctx, u, () => renderUser(u, ctx.color));
+        emit(ctx, u, () => renderUser(u, ctx.color) + (u.events ? renderEvents(u.events, ctx.color) : ''));
       }),
     );
 
