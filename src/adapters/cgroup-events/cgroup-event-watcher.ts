@@ -5,6 +5,7 @@ import type { LimitSample, LimitWatcher } from '../../core/event-ports';
 import type { CounterSnapshot } from '../../core/limit-events';
 import { errnoOf } from '../cgroupfs/cgroupfs-fs';
 import { memoryCounters, keyedValue, throttledUsec, type CounterFile, type EventLayout } from './event-layout';
+import { pidsEventsAreLocal, SubtreePidsEvents } from './subtree-pids';
 
 export interface WatcherOptions {
   /** v1: how often every user's fast files are read. */
@@ -30,6 +31,8 @@ interface Tracked {
   /** v1 polls pids.events only while pids.max is set (see pollsPids). */
   pidsLimited: boolean;
   lastPids: string | null;
+  /** v2 kernels before 6.13: refused forks are summed over the subtree at the slow interval (subtree-pids.ts). */
+  subtreePids: SubtreePidsEvents | null;
 }
 
 /**
@@ -114,10 +117,12 @@ export class CgroupEventWatcher implements LimitWatcher {
       }
     };
     const pidsMax = this.layout.version === 'v1' && this.layout.pids ? open({ parent: this.layout.pids.parent, file: 'pids.max' }) : null;
-    const t: Tracked = { fds: { memory: open(this.layout.memory), pids: open(this.layout.pids), cpu: open(this.layout.cpu), pidsMax }, watchers: [], last: '', pidsLimited: true, lastPids: null };
+    const userDir = this.layout.pids ? `${this.layout.pids.parent}/${this.layout.name(uid)}` : null;
+    const subtreePids = this.layout.version === 'v2' && userDir !== null && pidsEventsAreLocal(userDir) ? new SubtreePidsEvents(userDir) : null;
+    const t: Tracked = { fds: { memory: open(this.layout.memory), pids: subtreePids ? null : open(this.layout.pids), cpu: open(this.layout.cpu), pidsMax }, watchers: [], last: '', pidsLimited: true, lastPids: null, subtreePids };
     this.users.set(uid, t);
     if (this.layout.version === 'v2') {
-      for (const f of [this.layout.memory, this.layout.pids]) {
+      for (const f of [this.layout.memory, subtreePids ? null : this.layout.pids]) {
         if (!f) continue;
         try {
           const w = watch(this.path(f, uid), { persistent: false }, () => this.readFast(uid, false));
@@ -173,7 +178,7 @@ export class CgroupEventWatcher implements LimitWatcher {
     try {
       this.checkPidsLimit(t);
       const text = this.readFd(t.fds.cpu)!;
-      this.emit(uid, { oomKill: null, memoryHigh: null, tasksMax: null, throttledUsec: throttledUsec(this.layout.version, text) }, false);
+      this.emit(uid, { oomKill: null, memoryHigh: null, tasksMax: t.subtreePids ? t.subtreePids.read() : null, throttledUsec: throttledUsec(this.layout.version, text) }, false);
     } catch (e) {
       this.failed(uid, e);
     }

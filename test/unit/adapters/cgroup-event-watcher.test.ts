@@ -73,6 +73,39 @@ describe('CgroupEventWatcher', () => {
     expect(w.mode).toBe('inotify (cgroup v2)');
   });
 
+  it('v2 before Linux 6.13 (no pids.events.local): refused forks are summed over the subtree at the slow interval; an ended scope takes nothing back', async () => {
+    const t = tree('v2');
+    t.user(1000, 'high 0\noom_kill 0\n', 'max 0\n');
+    const slice = `${t.root}/diycloud/user-1000`;
+    mkdirSync(`${slice}/session-1.scope`);
+    writeFileSync(`${slice}/session-1.scope/pids.events`, 'max 2\n'); // before the start: the baseline
+    const w = new CgroupEventWatcher(t.layout, { ...opts, pollIntervalMs: 60_000, sampleIntervalMs: 1000 });
+    watchers.push(w);
+    const got: LimitSample[] = [];
+    await w.start((s) => got.push(s));
+    const tasks = () => got.filter((s) => s.uid === 1000 && s.counters.tasksMax !== null).map((s) => s.counters.tasksMax);
+    expect(tasks()).toEqual([0]);
+    writeFileSync(`${slice}/session-1.scope/pids.events`, 'max 5\n'); // the kernel counts in the forking task's scope
+    await until(() => tasks().includes(3), 3000);
+    rmSync(`${slice}/session-1.scope`, { recursive: true });
+    mkdirSync(`${slice}/session-2.scope`);
+    writeFileSync(`${slice}/session-2.scope/pids.events`, 'max 1\n'); // a scope made since: all of it counts
+    await until(() => tasks().includes(4), 3000);
+    expect(Math.max(...(tasks() as number[]))).toBe(4);
+  });
+
+  it('v2 from Linux 6.13 (pids.events.local exists): the slice\'s own hierarchical pids.events, by inotify', async () => {
+    const t = tree('v2');
+    t.user(1000, 'high 0\noom_kill 0\n', 'max 0\n');
+    writeFileSync(`${t.root}/diycloud/user-1000/pids.events.local`, 'max 0\n');
+    const w = new CgroupEventWatcher(t.layout, { ...opts, pollIntervalMs: 60_000, sampleIntervalMs: 60_000 });
+    watchers.push(w);
+    const got: LimitSample[] = [];
+    await w.start((s) => got.push(s));
+    writeFileSync(`${t.root}/diycloud/user-1000/pids.events`, 'max 7\n');
+    await until(() => got.some((s) => s.counters.tasksMax === 7));
+  });
+
   it('v1: polled; only changes are reported; a cgroup that appears later is fresh; one that vanishes is dropped', async () => {
     const t = tree('v1');
     t.user(1000, 'oom_kill 0\n', 'max 0\n');
