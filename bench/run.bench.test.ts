@@ -1,11 +1,12 @@
-// `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser, createuser, flood, placement), writes docs/benchmarks.md.
+// `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser, createuser, flood, placement),
+// and on the host itself (root) quota and limitevents; writes docs/benchmarks.md and docs/benchmarks.json. `BENCH_ONLY=quota,limitevents` starts no container.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { e2eSkip, REPO_ROOT, type Dist } from '../test/e2e/lib/container';
 import { setupLoginEnv, type LoginEnv } from '../test/e2e/lib/login-env';
 import { describeHost } from './lib/machine';
-import { keepEarlier, renderReport, SECTIONS, type Results } from './lib/report';
+import { HOST_ONLY, keepEarlier, renderReport, SECTIONS, type Results } from './lib/report';
 import { runLoginOverhead } from './login-overhead';
 import { runThroughput } from './throughput';
 import { runHookBreakdown } from './hook-breakdown';
@@ -14,6 +15,7 @@ import { runCreateUser, runGetUser, runListUsers } from './mgmt';
 import { runFlood } from './flood';
 import { runPlacement } from './placement';
 import { runQuota } from './quota';
+import { runLimitEvents } from './limit-events';
 
 const env = process.env;
 const num = (k: string, d: number): number => (env[k] ? Number(env[k]) : d);
@@ -29,8 +31,6 @@ const TP_USERS = num('BENCH_TP_USERS', 50);
 const FIRST_UID = 20_000;
 const uname = (i: number): string => `bu${String(i).padStart(4, '0')}`;
 
-/** Benchmarks that run on this host itself, not in the container. */
-const HOST_ONLY = new Set(['quota']);
 const skip = [...ONLY].every((b) => HOST_ONLY.has(b)) ? process.getuid?.() !== 0 : e2eSkip();
 
 describe.skipIf(skip)(`diycloud benchmarks (${DIST})`, () => {
@@ -164,5 +164,18 @@ COMMIT;`);
     console.log('quota', { rssKiB: q.rss, list: { noDisk: q.list.noDisk.lat, disk: q.list.disk.lat, coldNoDisk: q.list.coldNoDisk.lat, coldDisk: q.list.coldDisk.lat }, reconcile: q.reconcile, load: q.load, leftovers: q.leftovers });
     expect(q.leftovers).toEqual([]);
     expect(q.reconcile.runs.every((r) => r.errors === 0)).toBe(true);
+  });
+
+  it.runIf(ONLY.has('limitevents'))('10. limit events on this host (cgroup v1): the watcher\'s idle CPU with 1,000 live user cgroups, LimitEvent latency', async () => {
+    // UIDs 610000..: no account, outside every other test's and benchmark's range. About 5 minutes: 1,000 cgroups per hierarchy, four daemons.
+    const tasks = num('BENCH_EVENT_TASKS', 10);
+    results.limitEvents = await runLimitEvents({
+      groups: num('BENCH_EVENT_GROUPS', 1000), firstUid: 610_000, idleMs: num('BENCH_EVENT_IDLE_MS', 30_000), events: num('BENCH_EVENT_COUNT', 20),
+      runs: [{ pollSec: 2, tasks }, { pollSec: 1, tasks }, { pollSec: 1, tasks: null }],
+    });
+    write();
+    const x = results.limitEvents;
+    console.log('limit events', { idle: x.idle.map((i) => [i.label, i.corePercent]), latency: x.latency.map((l) => ({ pollSec: l.pollSec, ...l.ms, missed: l.missed })), load: x.load, leftovers: x.leftovers });
+    expect(x.leftovers).toEqual([]);
   });
 });

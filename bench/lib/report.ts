@@ -7,13 +7,14 @@ import type { CreateUserResult, GetUserResult, ListUsersResult, MgmtKind } from 
 import type { FloodResult, HookPhase } from '../flood';
 import { renderPlacement, type PlacementResult } from '../placement';
 import { renderQuota, type QuotaResult } from '../quota';
+import { renderLimitEvents, type LimitEventsResult } from '../limit-events';
 import type { Machine } from './machine';
 import { f, type Summary } from './stats';
 
 export interface Results {
   when: string; machine: Machine; dist: string; login?: LoginOverheadResult; throughput?: ThroughputResult; throughputNoSlice?: ThroughputResult;
   reconcile?: ReconcileResult; breakdown?: BreakdownResult; listUsers?: ListUsersResult; getUser?: GetUserResult; createUser?: CreateUserResult;
-  flood?: FloodResult; placement?: PlacementResult; quota?: QuotaResult; notes: string[];
+  flood?: FloodResult; placement?: PlacementResult; quota?: QuotaResult; limitEvents?: LimitEventsResult; notes: string[];
   /** benchmarks this run did not run (BENCH_ONLY), whose figures were kept from an earlier run: which run each came from */
   kept?: KeptSection[];
 }
@@ -23,7 +24,11 @@ export interface KeptSection { bench: string; when: string; dist: string; machin
 export const SECTIONS: Record<string, readonly (keyof Results)[]> = {
   login: ['login', 'breakdown'], throughput: ['throughput', 'throughputNoSlice'], reconcile: ['reconcile'],
   listusers: ['listUsers'], getuser: ['getUser'], createuser: ['createUser'], flood: ['flood'], placement: ['placement'], quota: ['quota'],
+  limitevents: ['limitEvents'],
 };
+
+/** Benchmarks that run on this host itself, not in the container (they need root here, not the container tooling). */
+export const HOST_ONLY: ReadonlySet<string> = new Set(['quota', 'limitevents']);
 
 /**
  * A run of some benchmarks only (BENCH_ONLY) keeps the others' published figures: each benchmark not in `ran` that the
@@ -45,6 +50,8 @@ const verdict = (ok: boolean): string => (ok ? '**met**' : '**MISSED**');
 
 export function renderReport(r: Results): string {
   const m = r.machine;
+  /** the host-only benchmarks this run measured (not kept) */
+  const hostRan = [...HOST_ONLY].filter((b) => SECTIONS[b].some((k) => r[k] !== undefined) && !r.kept?.some((x) => x.bench === b));
   const out: string[] = [
     '# Benchmarks',
     '',
@@ -56,14 +63,17 @@ export function renderReport(r: Results): string {
     '',
     `- CPU: ${m.cpu}, ${m.cores} cores available; RAM ${m.ramGiB} GiB`,
     `- Kernel ${m.kernel}; host ${m.os}; host Node ${m.hostNode}`,
-    m.containerNode === undefined && r.quota && !r.kept?.some((k) => k.bench === 'quota')
-      ? '- This run started no container: its benchmarks (section 9) ran on the host itself, diycloudd on the host Node'
+    m.containerNode === undefined && hostRan.length
+      ? `- This run started no container: its benchmarks (${hostRan.join(', ')}) ran on the host itself, diycloudd on the host Node`
       : `- Benchmarks run in a Debian ${r.dist} systemd-nspawn container (systemd as PID 1, real logind and system bus), sharing the host's cores; container Node ${m.containerNode ?? '?'} (diycloudd runs on it under its unit)`,
     '',
   ];
   for (const when of new Set((r.kept ?? []).map((k) => k.when))) {
     const ks = r.kept!.filter((k) => k.when === when), km = ks[0].machine;
-    out.splice(out.length - 1, 0, `- Kept from the run of ${when} (${ks.map((k) => k.bench).join(', ')}): Debian ${ks[0].dist} container on ${km.cpu}, ${km.cores} cores, RAM ${km.ramGiB} GiB, kernel ${km.kernel}, container Node ${km.containerNode ?? '?'}`);
+    // a run that started no container (host-only benchmarks) has no container Node
+    out.splice(out.length - 1, 0, `- Kept from the run of ${when} (${ks.map((k) => k.bench).join(', ')}): ` + (km.containerNode === undefined && ks.every((k) => HOST_ONLY.has(k.bench))
+      ? `on the host itself (no container), ${km.cpu}, ${km.cores} cores, RAM ${km.ramGiB} GiB, kernel ${km.kernel}, host Node ${km.hostNode}`
+      : `Debian ${ks[0].dist} container on ${km.cpu}, ${km.cores} cores, RAM ${km.ramGiB} GiB, kernel ${km.kernel}, container Node ${km.containerNode ?? '?'}`));
   }
   /** A heading, marked when its figures were kept from an earlier run. */
   const h2 = (bench: string, title: string): string => {
@@ -171,6 +181,8 @@ export function renderReport(r: Results): string {
   if (r.flood) out.push(h2('flood', '7. The login path during a flood'), '', ...renderFlood(r.flood));
   if (r.placement) out.push(h2('placement', '8. A login process moved into its slice'), '', ...renderPlacement(r.placement));
   if (r.quota) out.push(h2('quota', '9. Disk quotas on this host: idle memory, ListUsers with disk usage, Reconcile applying quotas'), '', ...renderQuota(r.quota));
+  // the anchor stays the same whether or not the section was kept (other docs link to it)
+  if (r.limitEvents) out.push('<a id="limit-events"></a>', '', h2('limitevents', '10. Limit events on this host: the watcher\'s idle CPU with 1,000 user cgroups, and signal latency'), '', ...renderLimitEvents(r.limitEvents));
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }
