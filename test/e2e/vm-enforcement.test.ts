@@ -1,5 +1,6 @@
 // e2e (qemu VM, real kernel): diycloud installed the documented way (install.sh, pam-auth-update, diycloudd.service);
 // a real ssh login makes the PAM hook → diycloudd → systemd set user-UID.slice's limits, and the kernel enforces them.
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,9 @@ const DB = '/var/lib/diycloud/diycloud.db';
 async function installIntoRootfs(rootDir: string): Promise<void> {
   await installDiycloud(rootDir);
   const conf = join(rootDir, 'etc/diycloud/diycloud.conf');
-  writeFileSync(conf, readFileSync(conf, 'utf8').replace(/^#CPU=1$/m, 'CPU=2'));
+  // MessageInterval=1s: the terminal-notice test below comes after other OOM kills of the same user, which a 10 min interval would
+  // silence; SampleInterval=10s (the least): refused forks are read at the slow interval on this 6.1 kernel (subtree-pids.ts)
+  writeFileSync(conf, readFileSync(conf, 'utf8').replace(/^#CPU=1$/m, 'CPU=2').replace(/^#MessageInterval=10min$/m, 'MessageInterval=1s').replace(/^#SampleInterval=60s$/m, 'SampleInterval=10s'));
 }
 
 async function sliceProps(vm: Vm, uid: number): Promise<Record<string, string>> {
@@ -176,4 +179,44 @@ describe.skipIf(reason)('kernel enforces user-slice limits (qemu VM)', () => {
     expect(journal.stdout).toMatch(new RegExp(`uid ${uid}: limit event memory oom-kill \\(count 1\\)`));
     expect(journal.stdout).toMatch(/limit events: watching user cgroups by inotify \(cgroup v2\)/);
   }, 5 * 60_000);
+
+  it("an OOM kill is a notice on her interactive ssh terminal, under the shipped unit (DeviceAllow char-pts w)", async () => {
+    // An interactive login (a pty sshd chowned to her, mesg y by default), its output read here on the host.
+    const term = spawn('ssh', ['-tt', '-i', vm!.keyFile, '-p', String(vm!.port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
+      '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', `${USER}@127.0.0.1`, 'echo READY; sleep 120'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    term.stdout!.on('data', (d) => (screen += String(d)));
+    const notice = /diycloud: a process was killed: memory limit reached \(1 killed\)\. Run "diycloudctl limits" for your limits\./;
+    try {
+      for (let i = 0; i < 60 && !screen.includes('READY'); i++) await new Promise((res) => setTimeout(res, 500));
+      expect(screen).toContain('READY');
+      const alloc = `node -e 'const a=[];for(let i=0;i<38;i++)a.push(Buffer.alloc(8<<20,1))'`;
+      expect((await vm!.execAs(USER, `${alloc}; echo "EXIT $?"`, { timeoutMs: 180_000 })).stdout).toMatch(/^EXIT 137$/m);
+      for (let i = 0; i < 40 && !notice.test(screen); i++) await new Promise((res) => setTimeout(res, 250));
+      if (!notice.test(screen)) {
+        const why = await vm!.exec(`systemctl show diycloudd -p DeviceAllow -p DevicePolicy; ls -l /dev/pts; journalctl --no-pager -q -o cat -u diycloudd | grep -i 'limit event\\|terminal' | tail -10`, { allowFail: true });
+        console.log(`why no notice:\n${why.stdout}${why.stderr}`);
+      }
+      expect(screen, `her terminal showed: ${JSON.stringify(screen)}`).toMatch(notice);
+    } finally {
+      term.kill('SIGKILL');
+    }
+  }, 5 * 60_000);
+
+  it('a fork refused at her task limit is a tasks max event (counted in her session scope on this 6.1 kernel, summed over the slice)', async () => {
+    await vm!.exec(`diycloudctl limits set ${USER} --tasks 24`);
+    try {
+      await vm!.execAs(USER, "sh -c 'for i in $(seq 40); do sleep 15 & done; wait' >/dev/null 2>&1; true", { allowFail: true, timeoutMs: 60_000 });
+      const events = await vm!.exec(`cat /sys/fs/cgroup/user.slice/user-${uid}.slice/session-*.scope/pids.events 2>/dev/null | awk '/^max /{n+=$2} END{print n+0}'`, { allowFail: true });
+      console.log(`refused forks counted in her session scopes: ${events.stdout.trim()}`);
+      let row = '';
+      for (let i = 0; i < 40 && !row; i++) {
+        row = await sql(vm!, `SELECT resource || '|' || kind FROM limit_events WHERE uid = ${uid} AND kind = 'max' LIMIT 1;`);
+        if (!row) await new Promise((res) => setTimeout(res, 1000));
+      }
+      expect(row).toBe('tasks|max');
+    } finally {
+      await vm!.exec(`pkill -u ${USER} -f '^sleep 15$'; true`, { allowFail: true });
+    }
+  }, 3 * 60_000);
 });
