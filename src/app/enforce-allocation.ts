@@ -3,6 +3,7 @@
 import type { Allocation } from '../core/allocation';
 import { decideAllocation, type AllocationDecision } from '../core/allocation-decision';
 import { diffCgroup, planEnforcement, type CgroupSettings, type Purpose } from '../core/enforcement-plan';
+import { DiycloudError } from '../core/errors';
 import { isManagedUid } from '../core/login-policy';
 import type { CgroupState, RawOverrides, UserRecord } from '../core/ports';
 import type { AppDeps } from './deps';
@@ -75,22 +76,26 @@ export function enforceAllocation(deps: AppDeps, uid: number, opts: EnforceOptio
       scheduleRatchet(deps, uid, plan.cgroup.done);
     }
     // The device policy goes on the same user cgroup, every time (systemd resolves char-NAME and node paths as it applies them).
-    const gpu = withCgroup ? await enforceGpuBestEffort(deps, uid, allocation, opts.gpuRevoke) : null;
+    const gpu = withCgroup ? await enforceGpuStep(deps, uid, allocation, opts) : null;
     const disk = await enforceDisk(deps, uid, record?.username ?? null, plan.disk, opts.purpose, opts.warnings ?? false);
     return { uid, allocation, state, settings: plan.cgroup.settings, changed, done: plan.cgroup.done, disk, gpu };
   });
 }
 
 /**
- * Best effort on every path: a failure is logged as an error and becomes the reply's warning. The
- * policy in force stays (systemd keeps its drop-in, cgroupfs its devices.list), so a user keeps what
- * they had; the next login or Reconcile tries again.
+ * At a login whose grant restricts GPUs (not "all"), a failed device policy is BackendFailed, like
+ * the cgroup step: a new slice without it would leave 0666 nodes open to the user, so [Hook]
+ * FailureMode decides (closed refuses the session; open lets it in with the error in the journal).
+ * Elsewhere (admin changes, Reconcile, a grant of all GPUs) it is best effort: logged as an error and
+ * the reply's warning; the policy in force stays (systemd keeps its drop-in, cgroupfs its
+ * devices.list), and the next login or Reconcile tries again.
  */
-async function enforceGpuBestEffort(deps: AppDeps, uid: number, allocation: Allocation, revoke: GpuRevokeMode | undefined): Promise<GpuOutcome> {
+async function enforceGpuStep(deps: AppDeps, uid: number, allocation: Allocation, opts: EnforceOptions): Promise<GpuOutcome> {
   try {
-    return await enforceGpu(deps, uid, allocation.gpus, revoke);
+    return await enforceGpu(deps, uid, allocation.gpus, opts.gpuRevoke);
   } catch (e) {
     const warning = `uid ${uid}: the GPU device policy was not applied: ${(e as Error).message}`;
+    if (opts.purpose === 'login' && allocation.gpus.kind !== 'all') throw new DiycloudError('BackendFailed', warning, { cause: e });
     deps.log.error(`${warning}, ignoring`, { uid });
     return { applied: false, indices: [], holders: [], killed: [], unreadable: 0, warning };
   }

@@ -87,13 +87,17 @@ describe('enforceAllocation carries the GPU grant to the device policy', () => {
 });
 
 describe('a failing device policy', () => {
-  it('does not fail the login: logged as an error, and the outcome carries the warning', async () => {
+  it('fails a login whose grant restricts GPUs (BackendFailed: FailureMode decides); is a logged warning for a reconcile, an admin change, or a grant of all GPUs', async () => {
     const { testDeps } = await import('../../fakes/app-deps');
     const { enforceAllocation } = await import('../../../src/app/enforce-allocation');
     const d = testDeps();
     d.gpuAccess.failApply = true;
-    const r = await enforceAllocation(d, 1500, { purpose: 'login' });
+    await expect(enforceAllocation(d, 1500, { purpose: 'login' })).rejects.toMatchObject({ code: 'BackendFailed', message: expect.stringMatching(/GPU device policy was not applied: apply failed/) });
+    const r = await enforceAllocation(d, 1500, { purpose: 'reconcile' });
     expect(r.gpu?.warning).toMatch(/GPU device policy was not applied: apply failed/);
     expect(d.logs.some((l) => /error: .*GPU device policy was not applied.*ignoring/.test(l))).toBe(true);
+    const all = testDeps('[Users]\nUIDMin=1000\nUIDMax=1999\n[Defaults]\nGPU=all\n');
+    all.gpuAccess.failApply = true;
+    expect((await enforceAllocation(all, 1500, { purpose: 'login' })).gpu?.warning).toMatch(/not applied/);
   });
 });
