@@ -15,6 +15,7 @@ describe('limits a{sv}', () => {
     [{ cpu: v('s', '1') }, /limits\.cpu: expected type d or u or t, got s/],
     [{ memory: v('b', true) }, /limits\.memory: expected type s or t, got b/],
     [{ gpu: v('u', 1) }, /limits\.gpu: expected type s or b/],
+    [{ gpuRevoke: v('b', true) }, /limits\.gpuRevoke: expected type s/],
     [{ tasks: v('d', 2.5) }, /limits\.tasks: expected type t or u/],
   ])('refuses a known key of the wrong type #%#', (input, msg) => expect(() => limits(input)).toThrow(msg));
   it('passes unknown keys on, so the use case names them with the known ones', () => {

@@ -1,7 +1,7 @@
 // Unit: diycloudctl's command-line values to Manager1's a{sv} dictionaries.
 import { describe, expect, it } from 'vitest';
 import { Variant } from 'dbus-next';
-import { encodeAuditFilter, encodeCreateOptions, encodeDeleteOptions, encodeLimits, encodeUserFilter, parseCores } from '../../../src/entry/cli/encode';
+import { encodeAuditFilter, encodeCreateOptions, encodeDeleteOptions, encodeGpuRevoke, encodeLimits, encodeUserFilter, parseCores } from '../../../src/entry/cli/encode';
 import { UsageError } from '../../../src/entry/cli/errors';
 
 const sig = (d: Record<string, Variant>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, [v.signature, v.value]]));
@@ -71,5 +71,14 @@ describe('user add / user del options', () => {
     expect(encodeDeleteOptions({})).toEqual({});
     expect(sig(encodeDeleteOptions({ force: true, removeHome: true }))).toEqual({ force: ['b', true], remove_home: ['b', true] });
     expect(sig(encodeDeleteOptions({ removeHome: true }))).toEqual({ remove_home: ['b', true] });
+  });
+});
+
+describe('limits set --gpu-revoke', () => {
+  it('report and kill go as SetLimits\' gpuRevoke s; anything else is a usage error before any call (exit 2)', () => {
+    expect([encodeGpuRevoke('report').signature, encodeGpuRevoke('report').value]).toEqual(['s', 'report']);
+    expect(encodeGpuRevoke('kill').value).toBe('kill');
+    expect(() => encodeGpuRevoke('KILL')).toThrow(UsageError);
+    expect(() => encodeGpuRevoke('')).toThrow(/--gpu-revoke: expected report or kill/);
   });
 });
