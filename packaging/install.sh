@@ -6,6 +6,7 @@
 #   --node-modules DIR  use this production node_modules (DIR or DIR/node_modules), e.g. from
 #                       packaging/build-runtime-modules.sh; default: npm ci --omit=dev --omit=optional
 #   --prefix P          default /usr (/etc/diycloud and /var/lib/diycloud are not affected)
+#   --pam-module-dir D  where pam_diycloud.so goes; default: the directory holding pam_unix.so
 # Builds TypeScript (npm run build) only when dist/ is missing.
 # Afterwards, enable the login hook yourself:   pam-auth-update --enable diycloud
 # and start the daemon:                         systemctl enable --now diycloudd.service
@@ -13,7 +14,7 @@ set -euo pipefail
 umask 022
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-DESTDIR="" NODE_MODULES="" PREFIX=/usr
+DESTDIR="" NODE_MODULES="" PREFIX=/usr PAM_DIR=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --destdir) DESTDIR=${2:?--destdir needs a value}; shift 2;;
@@ -22,6 +23,8 @@ while [ $# -gt 0 ]; do
     --node-modules=*) NODE_MODULES=${1#*=}; shift;;
     --prefix) PREFIX=${2:?--prefix needs a value}; shift 2;;
     --prefix=*) PREFIX=${1#*=}; shift;;
+    --pam-module-dir) PAM_DIR=${2:?--pam-module-dir needs a value}; shift 2;;
+    --pam-module-dir=*) PAM_DIR=${1#*=}; shift;;
     -h|--help) awk 'NR>1 && !/^#/{exit} NR>1{sub(/^# ?/, ""); print}' "$0"; exit 0;;
     *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2;;
   esac
@@ -41,7 +44,7 @@ fi
 
 # 2. every required source, reported all at once
 missing=()
-for f in dist/entry/daemon.js dist/pam-hook dist/pam-verify pam/diycloud.pam package.json schema pam/pam-configs/diycloud \
+for f in dist/entry/daemon.js dist/pam_diycloud.so dist/pam-hook dist/pam-verify pam/diycloud.pam package.json schema pam/pam-configs/diycloud \
          systemd/diycloudd.service dbus/org.diycloud.Manager1.conf \
          dbus/org.diycloud.Manager1.xml packaging/diycloud.conf; do
   [ -e "$SRC/$f" ] || missing+=("$f")
@@ -83,6 +86,17 @@ wrapper() { # wrapper DEST JSFILE
 }
 wrapper "$PREFIX/sbin/diycloudd" daemon.js
 if [ -f "$SRC/dist/entry/cli.js" ]; then wrapper "$PREFIX/bin/diycloudctl" cli.js; fi
+# The PAM module goes where this system's PAM loads modules from: beside pam_unix.so (the same list
+# diycloudctl doctor looks in, src/core/doctor.ts PAM_MODULE_DIRS), or --pam-module-dir.
+if [ -z "$PAM_DIR" ]; then
+  for dir in /lib/x86_64-linux-gnu/security /usr/lib/x86_64-linux-gnu/security /lib/aarch64-linux-gnu/security \
+             /usr/lib/aarch64-linux-gnu/security /lib64/security /usr/lib64/security /lib/security /usr/lib/security; do
+    if [ -e "$dir/pam_unix.so" ]; then PAM_DIR=$dir; break; fi
+  done
+  [ -n "$PAM_DIR" ] || die "no PAM module directory found (no pam_unix.so in the usual places): pass --pam-module-dir DIR"
+fi
+install -D -m 0644 "$SRC/dist/pam_diycloud.so" "$D$PAM_DIR/pam_diycloud.so"
+# The same gate as a pam_exec program, for stacks that want it run as a child (docs/pam-hook.md).
 install -D -m 0755 "$SRC/dist/pam-hook" "$D$PREFIX/libexec/diycloud/pam-hook"
 install -D -m 0755 "$SRC/dist/pam-verify" "$D$PREFIX/libexec/diycloud/pam-verify"
 # PAM service "diycloud": how SetPassword checks a user's current password (never overwritten).
@@ -109,7 +123,12 @@ else
 fi
 install -d -m 0700 "$D/var/lib/diycloud"
 
-# 7. a real install: tell systemd and the bus (never enables the PAM profile)
+# 7. a real install: tell systemd and the bus (never enables the PAM profile). An enabled profile
+# whose lines are an older version's (pam_exec of the program) is rewritten by pam-auth-update,
+# which leaves PAM files an admin has edited alone and says so.
+if [ -z "$D" ] && command -v pam-auth-update >/dev/null && grep -qs 'pam_exec.so.*/usr/libexec/diycloud/pam-hook' /etc/pam.d/common-session /etc/pam.d/common-account; then
+  DEBIAN_FRONTEND=noninteractive pam-auth-update --package >&2 || echo "install.sh: warning: pam-auth-update --package failed: run pam-auth-update --enable diycloud" >&2
+fi
 if [ -z "$D" ] && [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl reload dbus.service 2>/dev/null \

@@ -3,7 +3,7 @@
 import { DiycloudError } from '../core/errors';
 import { renderLoginLine, type LoginDisk } from '../core/login-line';
 import { decideLogin, isManagedUid, type LoginDecision } from '../core/login-policy';
-import { decidePlacement, placementProblem } from '../core/placement';
+import { decidePlacement, placementProblem, type PlacementTarget } from '../core/placement';
 import type { SessionEvent } from '../core/ports';
 import { validateUsername } from '../core/username';
 import type { AppDeps } from './deps';
@@ -38,12 +38,14 @@ export interface SessionOpened extends EnforceResult {
  * The session phase, before the user's program starts: the PAM application that ran the hook is
  * moved into user-UID.slice when it is outside (su or sudo in another user's session, cron), then
  * the slice gets the allocation, then the session is recorded and last_login updated. Users
- * outside the managed range are left alone. `callerPid` is the bus caller's PID (the hook's).
+ * outside the managed range are left alone. `callerPid` is the bus caller's PID; `target` says
+ * whether the login process is its parent (OpenSession from pam_exec's hook) or the caller itself
+ * (OpenSessionHere from pam_diycloud.so).
  */
-export async function openSession(deps: AppDeps, args: SessionArgs, callerPid: number | null): Promise<SessionOpened | null> {
+export async function openSession(deps: AppDeps, args: SessionArgs, callerPid: number | null, target: PlacementTarget = 'hook-parent'): Promise<SessionOpened | null> {
   const ev = await sessionEvent(deps, args);
   if (!isManagedUid(ev.uid, deps.config)) return null;
-  await placeLoginProcess(deps, ev.uid, callerPid);
+  await placeLoginProcess(deps, ev.uid, callerPid, target);
   const result = await enforceAllocation(deps, ev.uid, { purpose: 'login' });
   // Best effort: the slice carries the limits; a record that cannot be written (the database held
   // locked by another program) must not refuse or delay the login.
@@ -78,14 +80,15 @@ function loginLine(deps: AppDeps, r: EnforceResult): string {
 }
 
 /**
- * Moves the hook's parent into user-UID.slice when the rules allow it (core/placement.ts), then
- * checks from /proc that the PID still names that process. A failed move is BackendFailed, so the
- * hook's FailureMode decides; a backend without slices ("none") skips it.
+ * Moves the login process (the hook's parent, or the caller itself) into the user's cgroup when
+ * the rules allow it (core/placement.ts), then checks from /proc that the PID still names that
+ * process. A failed move is BackendFailed, so the hook's FailureMode decides; a backend without
+ * user cgroups ("none") skips it.
  */
-async function placeLoginProcess(deps: AppDeps, uid: number, callerPid: number | null): Promise<void> {
+async function placeLoginProcess(deps: AppDeps, uid: number, callerPid: number | null, target: PlacementTarget): Promise<void> {
   const hook = callerPid === null ? null : deps.processes.inspect(callerPid);
-  const parent = hook && hook.ppid > 1 ? deps.processes.inspect(hook.ppid) : null;
-  const d = decidePlacement({ uid, range: deps.config, daemonPid: deps.processes.selfPid, callerPid, hook, parent });
+  const parent = target === 'hook-parent' && hook && hook.ppid > 1 ? deps.processes.inspect(hook.ppid) : null;
+  const d = decidePlacement({ target, uid, range: deps.config, daemonPid: deps.processes.selfPid, callerPid, hook, parent });
   if (!d.move) {
     deps.log.debug(`uid ${uid}: login process not moved: ${d.reason}`, { uid });
     return;

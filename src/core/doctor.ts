@@ -6,12 +6,21 @@ import type { QuotaPathStatus } from './ports';
 /** Where the installed pieces live (packaging/install.sh with the default prefix /usr). */
 export const DOCTOR_PATHS = {
   hook: '/usr/libexec/diycloud/pam-hook',
+  /** The PAM module's file name; it lives in the PAM module directory, one of PAM_MODULE_DIRS. */
+  module: 'pam_diycloud.so',
   pamProfile: '/usr/share/pam-configs/diycloud',
   pamAccount: '/etc/pam.d/common-account',
   pamSession: '/etc/pam.d/common-session',
   unit: 'diycloudd',
   daemon: '/usr/sbin/diycloudd',
 } as const;
+
+/**
+ * Where distributions keep PAM modules (Debian multiarch first, then the rpm and plain layouts):
+ * packaging/install.sh installs pam_diycloud.so beside pam_unix.so in the first that has it.
+ */
+export const PAM_MODULE_DIRS = ['/lib/x86_64-linux-gnu/security', '/usr/lib/x86_64-linux-gnu/security', '/lib/aarch64-linux-gnu/security',
+  '/usr/lib/aarch64-linux-gnu/security', '/lib64/security', '/usr/lib64/security', '/lib/security', '/usr/lib/security'] as const;
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -64,7 +73,10 @@ export interface DoctorFacts {
   /** The configured quota paths, or null for the default (the filesystem holding /home). */
   readonly quotaPaths: readonly string[] | null;
   readonly quota: readonly QuotaFact[];
+  /** The pam_exec program. */
   readonly hook: FileFact | null;
+  /** The PAM module in the first of PAM_MODULE_DIRS that holds it; null when none does. */
+  readonly module: { readonly path: string; readonly file: FileFact } | null;
   /** The text of each PAM file; null when it does not exist. */
   readonly pam: { readonly profile: boolean; readonly account: string | null; readonly session: string | null };
   /** null when systemd is not PID 1 or systemctl is not installed. */
@@ -124,25 +136,46 @@ export function quotaChecks(paths: readonly string[] | null, facts: readonly Quo
   });
 }
 
-/** pam_exec is run as root at every login: the hook must be a root-owned executable no one else can write. */
-export function hookCheck(f: FileFact | null): Check {
-  const [id, title, path] = ['hook', 'PAM hook binary', DOCTOR_PATHS.hook];
-  const reinstall = 'install diycloud again (packaging/install.sh puts the hook there with mode 0755)';
-  if (f === null) return { id, title, status: 'fail', detail: `${path} does not exist`, fix: reinstall };
-  if (!f.isFile || (f.mode & 0o111) === 0) return { id, title, status: 'fail', detail: `${path} is not an executable file`, fix: reinstall };
-  if (f.uid !== 0 || (f.mode & 0o022) !== 0) {
-    return { id, title, status: 'fail', detail: `${path} is writable by others than root (owner uid ${f.uid}, mode ${(f.mode & 0o7777).toString(8).padStart(4, '0')}), and every login runs it as root`, fix: `chown root:root ${path} && chmod 0755 ${path}` };
-  }
-  return ok(id, title, `${path} is executable`);
+/** How the PAM files run the gate: the module (shipped), the pam_exec program (older profile), or not at all. */
+export type GateKind = 'module' | 'exec' | 'none';
+
+/** Root-owned and writable by root only: every login runs it as root (the program) or inside a root process (the module). */
+function rootOnly(path: string, f: FileFact, mode: string): Check | null {
+  if (f.uid === 0 && (f.mode & 0o022) === 0) return null;
+  return { id: 'hook', title: 'PAM gate', status: 'fail', detail: `${path} is writable by others than root (owner uid ${f.uid}, mode ${(f.mode & 0o7777).toString(8).padStart(4, '0')}), and every login runs it as root`, fix: `chown root:root ${path} && chmod ${mode} ${path}` };
 }
 
-/** A pam_exec line of `type` ("account", "session") that runs our hook, not commented out. */
-function hasHookLine(text: string, type: 'account' | 'session'): boolean {
-  return text.split('\n').some((raw) => {
-    const line = raw.replace(/#.*/, '').trim();
-    const words = line.split(/\s+/);
-    return words[0] === type && words.includes('pam_exec.so') && words.includes(DOCTOR_PATHS.hook);
-  });
+/** The file the PAM lines run: pam_diycloud.so (or, for an older profile's pam_exec line, the program). */
+export function hookCheck(f: Pick<DoctorFacts, 'hook' | 'module'>, kind: GateKind): Check {
+  const [id, title] = ['hook', 'PAM gate'];
+  const reinstall = 'install diycloud again (packaging/install.sh puts pam_diycloud.so beside pam_unix.so and the program in /usr/libexec/diycloud)';
+  if (kind === 'exec') {
+    const path = DOCTOR_PATHS.hook;
+    if (f.hook === null) return { id, title, status: 'fail', detail: `the PAM lines run ${path} with pam_exec, and it does not exist`, fix: reinstall };
+    if (!f.hook.isFile || (f.hook.mode & 0o111) === 0) return { id, title, status: 'fail', detail: `${path} is not an executable file`, fix: reinstall };
+    return rootOnly(path, f.hook, '0755') ?? ok(id, title, `${path} is executable (run by pam_exec: an older profile's lines; pam-auth-update --package loads the module instead, one process less per login)`);
+  }
+  if (f.module === null) return { id, title, status: 'fail', detail: `${DOCTOR_PATHS.module} is in none of ${PAM_MODULE_DIRS.join(', ')}`, fix: reinstall };
+  const { path, file } = f.module;
+  if (!file.isFile) return { id, title, status: 'fail', detail: `${path} is not a regular file`, fix: reinstall };
+  return rootOnly(path, file, '0644') ?? ok(id, title, `${path} is installed`);
+}
+
+/** A line of `type` ("account", "session") that runs the gate, not commented out: the module, or pam_exec with the program. */
+function gateLine(text: string, type: 'account' | 'session'): GateKind {
+  let kind: GateKind = 'none';
+  for (const raw of text.split('\n')) {
+    const words = raw.replace(/#.*/, '').trim().split(/\s+/);
+    if (words[0] !== type) continue;
+    if (words.some((w) => w === DOCTOR_PATHS.module || w.endsWith(`/${DOCTOR_PATHS.module}`))) return 'module';
+    if (words.includes('pam_exec.so') && words.includes(DOCTOR_PATHS.hook)) kind = 'exec';
+  }
+  return kind;
+}
+
+/** How the session file runs the gate (what hookCheck must look at). */
+export function gateKind(p: DoctorFacts['pam']): GateKind {
+  return p.session === null ? 'none' : gateLine(p.session, 'session');
 }
 
 export function pamCheck(p: DoctorFacts['pam']): Check {
@@ -151,13 +184,13 @@ export function pamCheck(p: DoctorFacts['pam']): Check {
   const absent: string[] = [];
   for (const [path, text, type] of [[DOCTOR_PATHS.pamAccount, p.account, 'account'], [DOCTOR_PATHS.pamSession, p.session, 'session']] as const) {
     if (text === null) absent.push(path);
-    else if (!hasHookLine(text, type)) missing.push(path);
+    else if (gateLine(text, type) === 'none') missing.push(path);
   }
   if (!p.profile) return { id, title, status: 'fail', detail: `${DOCTOR_PATHS.pamProfile} does not exist`, fix: 'install diycloud again (packaging/install.sh), then pam-auth-update --enable diycloud' };
   if (absent.length > 0) {
     return { id, title, status: 'fail', detail: `${absent.join(' and ')} ${absent.length > 1 ? 'do' : 'does'} not exist (not a pam-auth-update system?)`, fix: `add the Account and Session lines of ${DOCTOR_PATHS.pamProfile} to this system's PAM stack (docs/pam-hook.md)` };
   }
-  if (missing.length > 0) return { id, title, status: 'fail', detail: `the diycloud hook line is missing from ${missing.join(' and ')}: logins are not held to their allocation`, fix: 'pam-auth-update --enable diycloud' };
+  if (missing.length > 0) return { id, title, status: 'fail', detail: `the diycloud line is missing from ${missing.join(' and ')}: logins are not held to their allocation`, fix: 'pam-auth-update --enable diycloud' };
   return ok(id, title, `enabled in ${DOCTOR_PATHS.pamAccount} and ${DOCTOR_PATHS.pamSession}`);
 }
 
@@ -198,7 +231,7 @@ export function diagnose(f: DoctorFacts): Check[] {
     configCheck(f.config),
     cgroupCheck(f.cgroupChoice, f.systemdBooted, f.cgroupfs),
     ...quotaChecks(f.quotaPaths, f.quota),
-    hookCheck(f.hook),
+    hookCheck(f, gateKind(f.pam)),
     pamCheck(f.pam),
     unitCheck(f.systemdBooted, f.unit),
     daemonCheck(f.systemdBooted, f.daemon),

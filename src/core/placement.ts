@@ -39,7 +39,15 @@ export type PlacementDecision =
   | { readonly move: false; readonly reason: string }
   | { readonly move: true; readonly pid: number; readonly startTime: number; readonly comm: string; readonly from: string };
 
+/**
+ * Which process the login runs in. "hook-parent": OpenSession from pam_exec's hook, whose parent is
+ * the PAM application. "caller": OpenSessionHere from pam_diycloud.so, which runs inside the PAM
+ * application, so the caller itself is the login process.
+ */
+export type PlacementTarget = 'hook-parent' | 'caller';
+
 export interface PlacementInput {
+  readonly target: PlacementTarget;
   /** The user whose session opens. */
   readonly uid: number;
   readonly range: ManagedRange;
@@ -48,31 +56,39 @@ export interface PlacementInput {
   readonly callerPid: number | null;
   /** /proc facts of callerPid. */
   readonly hook: ProcessFacts | null;
-  /** /proc facts of hook.ppid. */
+  /** /proc facts of hook.ppid (only read for "hook-parent"). */
   readonly parent: ProcessFacts | null;
 }
 
 const no = (reason: string): PlacementDecision => ({ move: false, reason });
 
 /**
- * The rules (docs/security.md): move only the hook's parent, the PAM application (su, sudo, cron's
- * job child, sshd's session process), and only when it is verifiably that process; never for root
- * or a system account; never a process already in the user's slice.
+ * The rules (docs/security.md): move only the PAM application (su, sudo, cron's job child, sshd's
+ * session process), and only when it is verifiably that process: the hook's parent for OpenSession
+ * (so root's busctl from a shell moves nothing), the caller itself for OpenSessionHere (a root
+ * process that says it is the login process; never diycloudd). Never for root or a system account;
+ * never a process already in the user's slice.
  */
 export function decidePlacement(i: PlacementInput): PlacementDecision {
   if (i.uid === 0 || !isManagedUid(i.uid, i.range)) return no(`uid ${i.uid} is root or a system account`);
   if (i.callerPid === null) return no('the bus did not report the caller\'s PID');
   const { hook, parent } = i;
   if (!hook || hook.pid !== i.callerPid) return no(`the caller (PID ${i.callerPid}) is gone`);
+  if (i.target === 'caller') return movable(hook, i, 'the caller');
   if (hook.comm !== HOOK_COMM) return no(`the caller (PID ${hook.pid}, "${printable(hook.comm, 16)}") is not the PAM hook`);
   if (hook.ppid <= 1) return no(`the hook's parent is PID ${hook.ppid}: the PAM application is gone`);
   if (!parent || parent.pid !== hook.ppid) return no(`the hook's parent (PID ${hook.ppid}) is gone`);
-  if (parent.pid === i.daemonPid) return no('the hook\'s parent is diycloudd itself');
-  if (parent.euid !== 0 && parent.euid !== i.uid) return no(`the hook's parent (PID ${parent.pid}) runs as uid ${parent.euid}, neither root nor uid ${i.uid}`);
   if (parent.startTime > hook.startTime) return no(`PID ${parent.pid} started after the hook: not its parent (PID reused)`);
-  if (parent.cgroup === null) return no(`the cgroup of PID ${parent.pid} is unknown`);
-  if (inUserSlice(parent.cgroup, i.uid)) return no(`PID ${parent.pid} is already in user-${i.uid}.slice`);
-  return { move: true, pid: parent.pid, startTime: parent.startTime, comm: parent.comm, from: parent.cgroup };
+  return movable(parent, i, 'the hook\'s parent');
+}
+
+/** The checks on the process to move itself, whichever way it was found. */
+function movable(p: ProcessFacts, i: PlacementInput, what: string): PlacementDecision {
+  if (p.pid === i.daemonPid) return no(`${what} is diycloudd itself`);
+  if (p.euid !== 0 && p.euid !== i.uid) return no(`${what} (PID ${p.pid}) runs as uid ${p.euid}, neither root nor uid ${i.uid}`);
+  if (p.cgroup === null) return no(`the cgroup of PID ${p.pid} is unknown`);
+  if (inUserSlice(p.cgroup, i.uid)) return no(`PID ${p.pid} is already in user-${i.uid}.slice`);
+  return { move: true, pid: p.pid, startTime: p.startTime, comm: p.comm, from: p.cgroup };
 }
 
 /**

@@ -1,4 +1,4 @@
-// Integration: a real `su -` through PAM with the hook, against diycloudd with the cgroupfs backend on this host's real cgroup v1 hierarchy.
+// Integration: a real `su -` through PAM with pam_diycloud.so loaded into su, against diycloudd with the cgroupfs backend on this host's real cgroup v1 hierarchy.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { sql } from './lib/db';
 import { createHostUsers, type HostUser } from './lib/host-users';
 import { probeCgroupfs, type V1Probe } from '../../src/adapters/cgroupfs/hierarchy';
 
-const HOOK = join(REPO, 'dist', 'pam-hook');
+const MODULE = join(REPO, 'dist', 'pam_diycloud.so');
 const UID_MIN = 4500; // outside cgroupfs-v1.test.ts's 4400-4499, whose cleanup removes every group in its range
 const UID_MAX = 4509;
 const M = 1024 ** 2;
@@ -29,15 +29,15 @@ const userGroup = (mount: string, uid: number) => `${mount}/diycloud/user-${uid}
 /**
  * su cannot be given a PAM service: `su -` always uses /etc/pam.d/su-l. So the test's service
  * file is bind-mounted over su-l in a private mount namespace (lib/mount-ns.ts) for that one su
- * only; the host's /etc/pam.d is never written and no other login on this machine runs the hook.
- * pam_exec has no type= on the session line, so the hook runs at open and at close (CloseSession).
+ * only; the host's /etc/pam.d is never written and no other login on this machine runs the gate.
+ * The module runs inside su at account, open (OpenSessionHere: su itself is placed) and close (CloseSession).
  */
 const pamService = (conf: string) => `#%PAM-1.0
 auth     sufficient pam_rootok.so
 auth     required   pam_deny.so
-account  required   pam_exec.so quiet stdout seteuid type=account ${HOOK} ${conf}
+account  required   ${MODULE} conf=${conf}
 account  required   pam_permit.so
-session  required   pam_exec.so quiet seteuid ${HOOK} ${conf}
+session  required   ${MODULE} conf=${conf}
 session  required   pam_unix.so
 `;
 
@@ -69,7 +69,7 @@ function loginScript(h: V1Probe['hierarchies'], uid: number): string {
 /** The values after "@key " on the first such line of the login's output. */
 const field = (out: string, key: string): string[] => new RegExp(`^@${key} (.*)$`, 'm').exec(out)?.[1]?.split(' ') ?? [];
 
-describe.skipIf(skip !== null)('a real su - login with the hook, diycloudd on cgroupfs (v1): placed, throttled, OOM-killed, released', () => {
+describe.skipIf(skip !== null)('a real su - login with pam_diycloud.so, diycloudd on cgroupfs (v1): placed, throttled, OOM-killed, released', () => {
   let bus: TestBus;
   let d: DaemonProcess;
   let users: ReturnType<typeof createHostUsers>;
@@ -170,13 +170,13 @@ describe.skipIf(skip !== null)('a real su - login with the hook, diycloudd on cg
 
   it('after logout the session is closed (CloseSession) and the empty groups are removed shortly after, without a Reconcile', async () => {
     expect(login?.code).toBe(0);
-    // The hook's close_session call runs in a detached child: wait for the row to be closed.
+    // The close may still be on its way when su returns: wait for the row to be closed.
     const open = () => sql<{ n: number }>(d.dbPath, 'SELECT count(*) AS n FROM sessions WHERE uid = ? AND closed_at IS NULL', user.uid)[0]!.n;
     const all = () => sql<{ n: number }>(d.dbPath, 'SELECT count(*) AS n FROM sessions WHERE uid = ?', user.uid)[0]!.n;
     for (let i = 0; open() > 0 && i < 100; i++) await sleep(50);
     expect({ sessions: all(), open: open() }).toEqual({ sessions: 1, open: 0 });
     const present = () => mounts().filter((m) => existsSync(userGroup(m, user.uid)));
-    // CloseSession's first release finds the group busy (su and the hook's close child are still in
+    // CloseSession's first release finds the group busy (su is still in
     // it); the daemon tries again 2 s later (RELEASE_RETRY_MS), without any Reconcile.
     for (let i = 0; present().length > 0 && i < 100; i++) await sleep(50);
     expect(present()).toEqual([]);

@@ -17,7 +17,7 @@ const HOOK = join(REPO, 'dist', 'pam-hook');
 const DRIVER = join(REPO, 'bench', 'drivers', 'flood-driver.cjs');
 const CONF = (address: string) => `[Users]\nUIDMin=2000\nUIDMax=4999\n[Backend]\nSlices=systemd\n[Hook]\nBusAddress=${address}\nTimeoutSec=2\nRuntimeDirectory=/nonexistent-diycloud-flood\n`;
 
-/** The hook's wait for a reply with TimeoutSec=2 (the budget less its own margins, pam/diycloud-pam-hook.c). */
+/** The hook's wait for a reply with TimeoutSec=2 (the budget less its own margins, pam/hook-core.c). */
 const REPLY_WINDOW_MS = 1650;
 
 interface FloodReport { calls: number; replies: { ok: number; byError: Record<string, number> } }

@@ -36,12 +36,16 @@ export function managerObject(deps: AppDeps, xml: string, version: string): Obje
         if (!d.allowed) deps.log.info(`login of ${String(user)} via ${String(service)} refused: ${d.reason}`, { user: String(user), rhost: String(rhost) });
         return [d.allowed, d.reason];
       }),
-      m('OpenSession', 'ssss', 's', 'root', async (ctx, [user, service, tty, rhost]) => {
-        const r = await openSession(deps, { user, service, tty, rhost }, ctx.caller.pid);
-        if (r?.changed.length) deps.log.info(`session of ${String(user)}: uid ${r.uid}'s cgroup set ${r.changed.join(', ')}`, { uid: r.uid });
-        // The login line (empty for users diycloud does not manage); the hook shows it to interactive logins.
-        return [r?.message ?? ''];
-      }),
+      // OpenSession: from pam_exec's hook (the login process is its parent); OpenSessionHere: from
+      // pam_diycloud.so inside the PAM application (the caller is the login process).
+      ...(['OpenSession', 'OpenSessionHere'] as const).map((name) =>
+        m(name, 'ssss', 's', 'root', async (ctx, [user, service, tty, rhost]) => {
+          const r = await openSession(deps, { user, service, tty, rhost }, ctx.caller.pid, name === 'OpenSession' ? 'hook-parent' : 'caller');
+          if (r?.changed.length) deps.log.info(`session of ${String(user)}: uid ${r.uid}'s cgroup set ${r.changed.join(', ')}`, { uid: r.uid });
+          // The login line (empty for users diycloud does not manage); the gate shows it to interactive logins.
+          return [r?.message ?? ''];
+        }),
+      ),
       m('CloseSession', 'ssss', '', 'root', async (_ctx, [user, service, tty, rhost]) => {
         await closeSession(deps, { user, service, tty, rhost });
         return [];

@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { parseConfig, type Config } from '../../core/config';
-import { DOCTOR_PATHS, type CgroupfsFact, type ConfigFact, type DaemonFact, type DoctorFacts, type FileFact, type QuotaFact, type UnitFact } from '../../core/doctor';
+import { DOCTOR_PATHS, PAM_MODULE_DIRS, type CgroupfsFact, type ConfigFact, type DaemonFact, type DoctorFacts, type FileFact, type QuotaFact, type UnitFact } from '../../core/doctor';
 import type { GpuInventory } from '../../core/gpu';
 import { parseLoginDefs } from '../../core/ini';
 import { probeCgroupfs, type CgroupfsProbe } from '../cgroupfs/hierarchy';
@@ -132,6 +132,16 @@ async function gatherDaemon(d: GatherDeps): Promise<DaemonFact> {
   }
 }
 
+/** pam_diycloud.so in the first PAM module directory that holds it. */
+async function findModule(d: GatherDeps): Promise<DoctorFacts['module']> {
+  for (const dir of PAM_MODULE_DIRS) {
+    const path = `${dir}/${DOCTOR_PATHS.module}`;
+    const file = await d.statFile(path);
+    if (file) return { path, file };
+  }
+  return null;
+}
+
 export async function gatherFacts(d: GatherDeps): Promise<DoctorFacts> {
   const { fact: config, config: cfg } = await gatherConfig(d);
   const systemdBooted = (await d.statFile(d.systemdRunDir)) !== null;
@@ -144,6 +154,7 @@ export async function gatherFacts(d: GatherDeps): Promise<DoctorFacts> {
     quotaPaths: cfg.quota.paths,
     quota: await gatherQuota(cfg.quota.paths, d.quota),
     hook: await d.statFile(DOCTOR_PATHS.hook),
+    module: await findModule(d),
     pam: { profile: (await d.statFile(DOCTOR_PATHS.pamProfile)) !== null, account, session },
     unit: systemdBooted ? await gatherUnit(d) : null,
     daemon: await gatherDaemon(d),

@@ -1,11 +1,15 @@
 // Unit: doctor's pure decisions, one fact set at a time, from a healthy host.
 import { buildInventory, withEnforcement } from '../../../src/core/gpu';
 import { describe, expect, it } from 'vitest';
-import { allPassed, diagnose, DOCTOR_PATHS, type Check, type DoctorFacts } from '../../../src/core/doctor';
+import { allPassed, diagnose, DOCTOR_PATHS, PAM_MODULE_DIRS, type Check, type DoctorFacts } from '../../../src/core/doctor';
 import type { QuotaPathStatus } from '../../../src/core/ports';
 
-const HOOK_ACCOUNT = `account\trequired\tpam_exec.so quiet stdout seteuid type=account ${DOCTOR_PATHS.hook}\n`;
-const HOOK_SESSION = `session\trequired\tpam_exec.so quiet seteuid type=open_session ${DOCTOR_PATHS.hook}\n`;
+const HOOK_ACCOUNT = `account\trequired\t${DOCTOR_PATHS.module}\n`;
+const HOOK_SESSION = `session\trequired\t${DOCTOR_PATHS.module}\n`;
+/** An older profile's lines: the pam_exec program. */
+const EXEC_ACCOUNT = `account\trequired\tpam_exec.so quiet stdout seteuid type=account ${DOCTOR_PATHS.hook}\n`;
+const EXEC_SESSION = `session\trequired\tpam_exec.so quiet seteuid type=open_session ${DOCTOR_PATHS.hook}\n`;
+const MODULE_PATH = `${PAM_MODULE_DIRS[0]}/${DOCTOR_PATHS.module}`;
 const enforced: QuotaPathStatus = { path: '/home', mountPoint: '/home', fsType: 'ext4', backend: 'quota-tools', state: 'enforced', reason: null, fix: null };
 
 /** A healthy systemd host; each test changes one fact. */
@@ -18,6 +22,7 @@ function healthy(over: Partial<DoctorFacts> = {}): DoctorFacts {
     quotaPaths: null,
     quota: [{ path: '/home', status: enforced }],
     hook: { isFile: true, mode: 0o100755, uid: 0 },
+    module: { path: MODULE_PATH, file: { isFile: true, mode: 0o100644, uid: 0 } },
     pam: { profile: true, account: `account required pam_unix.so\n${HOOK_ACCOUNT}`, session: `session required pam_unix.so\n${HOOK_SESSION}` },
     unit: { enabled: 'enabled', active: 'active' },
     daemon: { version: '1.2.0', backend: 'systemd', gpus: buildInventory({ nodes: [], nvidia: [], migMinors: null, drm: new Map() }) },
@@ -109,14 +114,27 @@ describe('diagnose', () => {
     expect(check({ config: { path: '/x.conf', state: 'missing', error: null } }, 'config')).toMatchObject({ status: 'ok' });
   });
 
-  it('hook: missing, not executable or writable by others fails', () => {
-    expect(check({ hook: null }, 'hook').status).toBe('fail');
-    expect(check({ hook: { isFile: true, mode: 0o100644, uid: 0 } }, 'hook').status).toBe('fail');
-    expect(check({ hook: { isFile: false, mode: 0o40755, uid: 0 } }, 'hook').status).toBe('fail');
-    const writable = check({ hook: { isFile: true, mode: 0o100775, uid: 0 } }, 'hook');
+  it('hook (the module): missing from every PAM module directory, not a file or writable by others fails', () => {
+    expect(check({}, 'hook')).toMatchObject({ status: 'ok', detail: `${MODULE_PATH} is installed` });
+    expect(check({ hook: null }, 'hook').status).toBe('ok'); // the program is not what the lines run
+    expect(check({ module: null }, 'hook')).toMatchObject({ status: 'fail', detail: expect.stringContaining(PAM_MODULE_DIRS[0]) });
+    expect(check({ module: { path: MODULE_PATH, file: { isFile: false, mode: 0o40755, uid: 0 } } }, 'hook').status).toBe('fail');
+    const writable = check({ module: { path: MODULE_PATH, file: { isFile: true, mode: 0o100664, uid: 0 } } }, 'hook');
+    expect(writable).toMatchObject({ status: 'fail', fix: `chown root:root ${MODULE_PATH} && chmod 0644 ${MODULE_PATH}` });
+    expect(check({ module: { path: MODULE_PATH, file: { isFile: true, mode: 0o100644, uid: 1000 } } }, 'hook').status).toBe('fail');
+  });
+
+  it('hook (an older profile\'s pam_exec lines): the program must be a root-owned executable; the module is not looked at', () => {
+    const exec = (o: Partial<DoctorFacts>) => check({ pam: { profile: true, account: EXEC_ACCOUNT, session: EXEC_SESSION }, module: null, ...o }, 'hook');
+    expect(exec({})).toMatchObject({ status: 'ok', detail: expect.stringMatching(/pam_exec.*pam-auth-update --package/) });
+    expect(check({ pam: { profile: true, account: EXEC_ACCOUNT, session: EXEC_SESSION } }, 'pam').status).toBe('ok');
+    expect(exec({ hook: null }).status).toBe('fail');
+    expect(exec({ hook: { isFile: true, mode: 0o100644, uid: 0 } }).status).toBe('fail');
+    expect(exec({ hook: { isFile: false, mode: 0o40755, uid: 0 } }).status).toBe('fail');
+    const writable = exec({ hook: { isFile: true, mode: 0o100775, uid: 0 } });
     expect(writable).toMatchObject({ status: 'fail', fix: `chown root:root ${DOCTOR_PATHS.hook} && chmod 0755 ${DOCTOR_PATHS.hook}` });
     expect(writable.detail).toContain('0775');
-    expect(check({ hook: { isFile: true, mode: 0o100755, uid: 1000 } }, 'hook').status).toBe('fail');
+    expect(exec({ hook: { isFile: true, mode: 0o100755, uid: 1000 } }).status).toBe('fail');
   });
 
   it('gpu: the device cgroup is ok; groups only, or nothing, warns with the fix; an unreachable daemon warns', () => {

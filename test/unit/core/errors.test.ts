@@ -36,7 +36,7 @@ describe('the error catalogue', () => {
   });
 
   it('gives the PAM hook exactly the "allow" codes', () => {
-    const list = /ALLOW_ERRORS\[\] = \{([^}]*)\}/.exec(read('pam/diycloud-pam-hook.c'))?.[1] ?? '';
+    const list = /ALLOW_ERRORS\[\] = \{([^}]*)\}/.exec(read('pam/hook-core.c'))?.[1] ?? '';
     const allow = [...list.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
     expect(allow).toEqual(ERROR_CODES.filter((c) => ERROR_CATALOGUE[c].hook === 'allow').map(dbusErrorName));
   });

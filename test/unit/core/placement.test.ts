@@ -18,7 +18,7 @@ import {
 const RANGE = { uidMin: 1000, uidMax: 1999 };
 const hook: ProcessFacts = { pid: 500, comm: 'pam-hook', ppid: 400, euid: 0, startTime: 9000, cgroup: '/user.slice/user-0.slice/session-3.scope' };
 const su: ProcessFacts = { pid: 400, comm: 'su', ppid: 300, euid: 0, startTime: 8000, cgroup: '/user.slice/user-0.slice/session-3.scope' };
-const base: PlacementInput = { uid: 1000, range: RANGE, daemonPid: 99, callerPid: 500, hook, parent: su };
+const base: PlacementInput = { target: 'hook-parent', uid: 1000, range: RANGE, daemonPid: 99, callerPid: 500, hook, parent: su };
 const decide = (o: Partial<PlacementInput>) => decidePlacement({ ...base, ...o });
 const reason = (o: Partial<PlacementInput>) => {
   const d = decide(o);
@@ -58,6 +58,21 @@ describe('decidePlacement', () => {
   it('never a process that started after the hook: the PID was reused', () => {
     expect(reason({ parent: { ...su, startTime: 9001 } })).toMatch(/started after the hook/);
     expect(decide({ parent: { ...su, startTime: 9000 } }).move).toBe(true); // same tick: fork and exec within 10 ms
+  });
+  it('OpenSessionHere (pam_diycloud.so): the caller itself is the PAM application and is moved, whatever its name; never its parent', () => {
+    const sshd: ProcessFacts = { pid: 500, comm: 'sshd', ppid: 1, euid: 0, startTime: 9000, cgroup: '/system.slice/ssh.service' };
+    const here = (o: Partial<PlacementInput>) => decide({ target: 'caller', hook: sshd, parent: null, ...o });
+    expect(here({})).toEqual({ move: true, pid: 500, startTime: 9000, comm: 'sshd', from: '/system.slice/ssh.service' });
+    expect(here({ hook: { ...sshd, comm: 'su' }, parent: su })).toMatchObject({ move: true, pid: 500 }); // the parent is never read
+    expect(here({ hook: { ...sshd, comm: 'pam-hook' }, parent: su })).toMatchObject({ move: true, pid: 500 }); // the name does not matter here
+    const why = (o: Partial<PlacementInput>) => { const d = here(o); return d.move ? 'moved' : d.reason; };
+    expect(why({ hook: null })).toBe('the caller (PID 500) is gone');
+    expect(why({ callerPid: null })).toMatch(/did not report/);
+    expect(why({ daemonPid: 500 })).toBe('the caller is diycloudd itself');
+    expect(why({ hook: { ...sshd, euid: 1001 } })).toBe('the caller (PID 500) runs as uid 1001, neither root nor uid 1000');
+    expect(why({ hook: { ...sshd, cgroup: '/user.slice/user-1000.slice/session-7.scope' } })).toBe('PID 500 is already in user-1000.slice');
+    expect(why({ hook: { ...sshd, cgroup: null } })).toBe('the cgroup of PID 500 is unknown');
+    expect(why({ uid: 0 })).toMatch(/root or a system account/);
   });
   it('leaves alone a process already in user-UID.slice (the ssh case after pam_systemd), and one whose cgroup is unknown', () => {
     expect(reason({ parent: { ...su, cgroup: '/user.slice/user-1000.slice/session-7.scope' } })).toBe('PID 400 is already in user-1000.slice');
