@@ -2,9 +2,11 @@
 
 import { sameDisk, type DiskStep, type Purpose } from '../core/enforcement-plan';
 import { DiycloudError } from '../core/errors';
-import type { QuotaOwner } from '../core/ports';
+import type { QuotaEntry, QuotaEntryFailure } from '../core/enforcement-ports';
+import type { QuotaBackend, QuotaOwner } from '../core/ports';
 import { formatSize } from '../core/size';
 import type { AppDeps } from './deps';
+import { forEachLimited } from './for-each-limited';
 
 export interface DiskOutcome {
   readonly path: string;
@@ -63,6 +65,99 @@ export async function enforceDisk(deps: AppDeps, uid: number, knownName: string 
     }
   }
   return out;
+}
+
+/** One user's best-effort disk steps in a batch, and the name the database knows them by (null: ask NSS). */
+export interface DiskBatchItem {
+  readonly uid: number;
+  readonly knownName: string | null;
+  readonly steps: readonly DiskStep[];
+}
+
+/** Name-service lookups at once, where a batch needs them (btrfs homes, users the database does not name). */
+const LOOKUP_CONCURRENCY = 16;
+
+/**
+ * The disk steps of many users at once (Reconcile, start-up), each best effort, with the same
+ * outcomes, log lines and records as enforceDisk gives them one by one:
+ * - a path that does not enforce now skips its steps (one probe per path, not per user);
+ * - the owner is looked up only where the backend reads the home (btrfs) or the database has no
+ *   name for the UID: quota-tools needs neither, so a batch costs no process per user;
+ * - per quota path one applyMany (quota-tools: one setquota -b per 500 users); a backend without
+ *   it gets one apply per user, a few at once. A refused entry is that user's failure only;
+ * - what was applied is recorded in one transaction (one commit, not one per user).
+ * The caller holds each user's queue and decided the steps inside it (reconcile.ts).
+ */
+export async function enforceDiskBatch(deps: AppDeps, items: readonly DiskBatchItem[]): Promise<Map<number, DiskOutcome[]>> {
+  const out = new Map<number, DiskOutcome[]>(items.map((i) => [i.uid, []]));
+  const backendOf = (path: string) => deps.quotas.find((q) => q.path === path);
+  const enforcing = new Map<string, boolean>();
+  for (const path of new Set(items.flatMap((i) => i.steps.map((s) => s.path)))) {
+    const b = backendOf(path);
+    enforcing.set(path, b === undefined || (await b.status().catch(() => null))?.state === 'enforced');
+  }
+  const todo = items.flatMap((i) => {
+    for (const s of i.steps) if (!enforcing.get(s.path)) out.get(i.uid)!.push({ path: s.path, result: 'skipped', warning: null, error: null });
+    const steps = i.steps.filter((s) => enforcing.get(s.path));
+    return steps.length ? [{ ...i, steps }] : [];
+  });
+  const owners = new Map<number, QuotaOwner>();
+  await forEachLimited(todo, LOOKUP_CONCURRENCY, async (i) => {
+    const lookup = i.knownName === null || i.steps.some((s) => backendOf(s.path)?.needsHome !== false);
+    if (!lookup) return void owners.set(i.uid, { uid: i.uid, name: i.knownName!, home: null });
+    try {
+      owners.set(i.uid, await quotaOwner(deps, i.uid, i.knownName));
+    } catch (e) {
+      for (const s of i.steps) out.get(i.uid)!.push(failed(deps, i.uid, s, e));
+    }
+  });
+  const applied: { uid: number; step: DiskStep }[] = [];
+  for (const [path, enforced] of enforcing) {
+    if (!enforced) continue;
+    const mine = todo.flatMap((i) => i.steps.filter((s) => s.path === path && owners.has(i.uid)).map((step) => ({ owner: owners.get(i.uid)!, step })));
+    const backend = backendOf(path);
+    const refused = new Map<number, Error>();
+    if (!backend) for (const m of mine) refused.set(m.owner.uid, new DiycloudError('Failed', `no quota backend for ${path}`));
+    else for (const f of await applyAll(backend, mine.map((m) => ({ owner: m.owner, settings: m.step })))) refused.set(f.uid, f.error);
+    for (const { owner, step } of mine) {
+      const e = refused.get(owner.uid);
+      if (e) out.get(owner.uid)!.push(failed(deps, owner.uid, step, e));
+      else {
+        applied.push({ uid: owner.uid, step });
+        out.get(owner.uid)!.push({ path, result: 'applied', warning: null, error: null });
+      }
+    }
+  }
+  recordDisk(deps, applied);
+  return out;
+}
+
+async function applyAll(backend: QuotaBackend, entries: QuotaEntry[]): Promise<QuotaEntryFailure[]> {
+  if (entries.length === 0) return [];
+  if (backend.applyMany) return backend.applyMany(entries).catch((e: unknown) => entries.map((x) => ({ uid: x.owner.uid, error: e as Error })));
+  const failures: QuotaEntryFailure[] = [];
+  await forEachLimited(entries, LOOKUP_CONCURRENCY, (x) => backend.apply(x.owner, x.settings).catch((e: unknown) => void failures.push({ uid: x.owner.uid, error: e as Error })));
+  return failures;
+}
+
+/** The applied quotas, in one transaction; a record that cannot be written is logged (the filesystem holds the quota anyway). */
+function recordDisk(deps: AppDeps, applied: readonly { uid: number; step: DiskStep }[]): void {
+  if (applied.length === 0) return;
+  const at = deps.clock.now().toISOString();
+  const writeAll = () => {
+    for (const { uid, step } of applied) {
+      try {
+        deps.store.setApplied(uid, { resource: 'disk', settings: { path: step.path, diskSoftBytes: step.diskSoftBytes, diskHardBytes: step.diskHardBytes } }, at);
+      } catch (e) {
+        deps.log.warn(`uid ${uid}: could not record the quota on ${step.path}: ${(e as Error).message}, ignoring`, { uid });
+      }
+    }
+  };
+  try {
+    deps.admin.transaction(writeAll);
+  } catch {
+    writeAll(); // the transaction could not start (the database is busy): one commit each
+  }
 }
 
 function failed(deps: AppDeps, uid: number, step: DiskStep, e: unknown): DiskOutcome {

@@ -1,11 +1,13 @@
 // Use case: re-apply every allocation to every user cgroup and quota path, and undo stale limits.
 
-import { diskDiffers, diskTargets, NO_CGROUP_LIMITS } from '../core/enforcement-plan';
+import { diskDiffers, diskTargets, NO_CGROUP_LIMITS, type DiskStep } from '../core/enforcement-plan';
 import { isManagedUid } from '../core/login-policy';
 import type { AppDeps } from './deps';
 import { allocationOf, enforceAllocation } from './enforce-allocation';
+import { enforceDiskBatch, type DiskOutcome } from './enforce-disk';
 import { forEachLimited } from './for-each-limited';
 import { readDiskUsage } from './disk-usage';
+import type { KeyedQueue } from './keyed-queue';
 
 export interface ReconcileReport {
   readonly backend: string;
@@ -24,11 +26,16 @@ export interface ReconcileReport {
 
 /** How many users are worked on at once: enough to hide bus latency, few enough to stay fair to logins. */
 const CONCURRENCY = 16;
+/** Users whose quotas go in one batch: their queues are held meanwhile, so a login of one of them waits at most one batch. */
+const DISK_BATCH_USERS = 500;
 
 /**
  * 1. Every user cgroup in the managed range gets its decided allocation (only differing settings are sent).
- * 2. Every managed user in the database gets their disk quota where the filesystem's quota (one
- *    bulk read per path) differs from the plan: a quota set by hand, or lost to a restored backup.
+ * 2. Every managed user (in the database, or with a cgroup) gets their disk quota where the
+ *    filesystem's quota (one bulk read per path) differs from the plan: a quota set by hand, or
+ *    lost to a restored backup; a user with a cgroup also where the read failed. The differing
+ *    quotas go to the backend in batches (enforceDiskBatch: one setquota -b per 500 users on
+ *    quota-tools), each batch decided and applied while its users' queues are held.
  * 3. Every UID diycloud once limited that is no longer managed (the range changed) gets its
  *    limits lifted, so no stale limit outlives its reason; empty diycloud cgroups are removed.
  * One user's failure is reported and does not stop the others.
@@ -43,30 +50,42 @@ export async function reconcile(deps: AppDeps): Promise<ReconcileReport> {
   const errors: ReconcileReport['errors'] = [];
   const policy = { paths: deps.quotas.map((q) => q.path), softShare: deps.config.quota.softShare };
   // Whose quota differs from the plan, by the bulk reads: nobody's quota costs a process unless it must change.
-  const diskDue = new Set<number>();
-  for (const u of deps.admin.listUsers({})) {
-    if (!isManagedUid(u.uid, deps.config)) continue;
-    for (const want of diskTargets(allocationOf(deps, u.uid).allocation, policy)) {
+  const diskDue = new Map<number, Set<string>>();
+  const candidates = new Set([...deps.admin.listUsers({}).map((u) => u.uid), ...managed]);
+  for (const uid of candidates) {
+    if (!isManagedUid(uid, deps.config)) continue;
+    for (const want of diskTargets(allocationOf(deps, uid).allocation, policy)) {
       const p = disk.paths.find((x) => x.path === want.path);
-      if (!p || p.state === 'off' || p.usage === null) continue;
-      if (diskDiffers(p.usage.get(u.uid), want, p.softLimits)) diskDue.add(u.uid);
+      if (!p || p.state === 'off') continue;
+      if (p.usage === null ? live.has(uid) : diskDiffers(p.usage.get(uid), want, p.softLimits)) diskDue.set(uid, (diskDue.get(uid) ?? new Set()).add(want.path));
     }
   }
-  const work = [...new Set([...managed, ...diskDue])].sort((a, b) => a - b);
-  await forEachLimited(work, CONCURRENCY, async (uid) => {
+  // The cgroup (and device) step per user; its disk steps are left out (no quota paths) and batched
+  // below. A memory ratchet this schedules steps the cgroup only, which is all a ratchet changes.
+  const cgroupOnly: AppDeps = { ...deps, quotas: [] };
+  await forEachLimited(managed, CONCURRENCY, async (uid) => {
     try {
-      const r = await enforceAllocation(deps, uid, { purpose: 'reconcile', cgroup: live.has(uid) });
-      const user = deps.store.userByUid(uid)?.username ?? null;
-      if (r.changed.length) changed.push({ uid, user, properties: r.changed });
-      for (const d of r.disk) {
-        if (d.result === 'applied') quotas.push({ uid, user, path: d.path });
-        if (d.result === 'failed') errors.push({ uid, error: `${d.path}: ${d.error}` });
-      }
+      const r = await enforceAllocation(cgroupOnly, uid, { purpose: 'reconcile', cgroup: true });
+      if (r.changed.length) changed.push({ uid, user: deps.store.userByUid(uid)?.username ?? null, properties: r.changed });
     } catch (e) {
       deps.log.warn(`reconcile: uid ${uid}: ${(e as Error).message}, ignoring`, { uid });
       errors.push({ uid, error: (e as Error).message });
     }
   });
+  const due = [...diskDue.keys()].sort((a, b) => a - b);
+  for (let i = 0; i < due.length; i += DISK_BATCH_USERS) {
+    const batch = due.slice(i, i + DISK_BATCH_USERS);
+    const outcomes = await holding(deps.queue, batch, () =>
+      enforceDiskBatch(deps, batch.map((uid) => ({ uid, knownName: deps.store.userByUid(uid)?.username ?? null, steps: dueSteps(deps, uid, diskDue.get(uid)!) }))),
+    ).catch((e: unknown) => new Map<number, DiskOutcome[]>(batch.map((uid) => [uid, [...diskDue.get(uid)!].map((path) => ({ path, result: 'failed' as const, warning: null, error: (e as Error).message }))])));
+    for (const uid of batch) {
+      const user = deps.store.userByUid(uid)?.username ?? null;
+      for (const d of outcomes.get(uid) ?? []) {
+        if (d.result === 'applied') quotas.push({ uid, user, path: d.path });
+        if (d.result === 'failed') errors.push({ uid, error: `${d.path}: ${d.error}` });
+      }
+    }
+  }
   const reverted: number[] = [];
   for (const uid of deps.store.uidsWithApplied('cgroup')) {
     if (isManagedUid(uid, deps.config)) continue;
@@ -82,5 +101,33 @@ export async function reconcile(deps: AppDeps): Promise<ReconcileReport> {
   // Serialized with the user's other work: never between a login's placement and its limits.
   for (const uid of uids) if (await deps.queue.run(uid, () => deps.cgroups.release(uid)).catch(() => false)) released.push(uid);
   changed.sort((a, b) => a.uid - b.uid);
+  errors.sort((a, b) => a.uid - b.uid);
   return { backend: deps.cgroups.backend, slices: uids.length, managed: managed.length, changed, quotas, reverted, released, errors, durationMs: deps.clock.now().getTime() - started };
+}
+
+/** The user's disk steps on the due paths, decided now (inside the user's queue: an admin's change in between is not undone). */
+function dueSteps(deps: AppDeps, uid: number, paths: ReadonlySet<string>): DiskStep[] {
+  const policy = { paths: deps.quotas.map((q) => q.path).filter((p) => paths.has(p)), softShare: deps.config.quota.softShare };
+  return diskTargets(allocationOf(deps, uid).allocation, policy).map((d) => ({ resource: 'disk' as const, ...d, fatal: false }));
+}
+
+/** Runs `fn` once every key's queue has reached it, and keeps the keys' later work waiting until it settles. */
+async function holding<T>(queue: KeyedQueue, keys: readonly number[], fn: () => Promise<T>): Promise<T> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const held = keys.map(
+    (k) =>
+      new Promise<void>((reached) => {
+        void queue.run(k, () => {
+          reached();
+          return released;
+        });
+      }),
+  );
+  try {
+    await Promise.all(held);
+    return await fn();
+  } finally {
+    release();
+  }
 }

@@ -70,6 +70,18 @@ export interface QuotaOwner {
   readonly home: string | null;
 }
 
+/** One user's limits in a batch (QuotaBackend.applyMany). */
+export interface QuotaEntry {
+  readonly owner: QuotaOwner;
+  readonly settings: DiskSettings;
+}
+
+/** A batch entry that was not set: the error apply() would have thrown for that user alone. */
+export interface QuotaEntryFailure {
+  readonly uid: number;
+  readonly error: Error;
+}
+
 /** Disk quotas on one quota path. One instance per configured path, chosen by filesystem type. */
 export interface QuotaBackend {
   readonly path: string;
@@ -77,6 +89,12 @@ export interface QuotaBackend {
   readonly backend: string;
   /** Whether soft limits are held (btrfs qgroups have only a hard limit). */
   readonly softLimits: boolean;
+  /**
+   * Whether apply and applyMany read the owner's home (btrfs: the home's subvolume). False where the
+   * UID alone names the quota (quota-tools, none): a batch then needs no name-service lookup per
+   * user, and owner.home may be null. Absent: true.
+   */
+  readonly needsHome?: boolean;
   /** Probes the filesystem now (a remount may have changed it). */
   status(): Promise<QuotaPathStatus>;
   /**
@@ -85,6 +103,16 @@ export interface QuotaBackend {
    * below current usage is set, and the user is then over quota.
    */
   apply(owner: QuotaOwner, settings: DiskSettings): Promise<void>;
+  /**
+   * Sets many users' limits (Reconcile, start-up) with as few child programs as the tool allows:
+   * quota-tools feeds up to 500 users to one `setquota -b`; btrfs, whose `qgroup limit` takes one
+   * qgroup, runs a few at once. Resolves with the entries that were not set, each with the error
+   * apply() would have thrown for it (QuotaUnsupported for every entry when the path cannot
+   * enforce). One bad entry never stops the others, and it does not reject: where the tool's answer
+   * does not say which entries failed, all of that run's entries count as failed (the next
+   * Reconcile tries them again). Absent: callers apply one entry at a time.
+   */
+  applyMany?(entries: readonly QuotaEntry[]): Promise<QuotaEntryFailure[]>;
   /** Removes the user's limits (and, on btrfs, the qgroup); a user without any is not an error. */
   remove(owner: QuotaOwner): Promise<void>;
   /** Every user's usage on this path in one read (one repquota or qgroup listing, never one process per user). */

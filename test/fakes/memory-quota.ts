@@ -3,6 +3,7 @@
 import { DiycloudError } from '../../src/core/errors';
 import type { DiskSettings } from '../../src/core/enforcement-plan';
 import type { DiskUsage, QuotaBackend, QuotaOwner, QuotaPathStatus, QuotaState } from '../../src/core/ports';
+import type { QuotaEntry, QuotaEntryFailure } from '../../src/core/enforcement-ports';
 
 export class MemoryQuota implements QuotaBackend {
   readonly backend = 'memory';
@@ -13,6 +14,11 @@ export class MemoryQuota implements QuotaBackend {
   /** "apply UID HARD" and "remove UID", in order. */
   readonly ops: string[] = [];
   failApply = false;
+  /** UIDs whose entry the next applies refuse (a quotactl failure for that user only). */
+  readonly failUids = new Set<number>();
+  /** The size of each applyMany call, in order. */
+  readonly batches: number[] = [];
+  readonly needsHome = false;
   /** How many bulk usage reads were made. */
   usageReads = 0;
 
@@ -26,9 +32,17 @@ export class MemoryQuota implements QuotaBackend {
   async apply(owner: QuotaOwner, s: DiskSettings): Promise<void> {
     if (this.state !== 'enforced') throw new DiycloudError('QuotaUnsupported', `${this.path}: disk quotas are off; turn them on`);
     if (this.failApply) throw new DiycloudError('BackendFailed', 'injected setquota failure');
+    if (this.failUids.has(owner.uid)) throw new DiycloudError('BackendFailed', `injected setquota failure for uid ${owner.uid}`);
     const u = this.users.get(owner.uid) ?? { softBytes: 0, hardBytes: 0, usedBytes: 0 };
     this.users.set(owner.uid, { ...u, softBytes: s.diskSoftBytes, hardBytes: s.diskHardBytes });
     this.ops.push(`apply ${owner.uid} ${s.diskHardBytes}`);
+  }
+
+  async applyMany(entries: readonly QuotaEntry[]): Promise<QuotaEntryFailure[]> {
+    this.batches.push(entries.length);
+    const failures: QuotaEntryFailure[] = [];
+    for (const { owner, settings } of entries) await this.apply(owner, settings).catch((e: unknown) => void failures.push({ uid: owner.uid, error: e as Error }));
+    return failures;
   }
 
   async remove(owner: QuotaOwner): Promise<void> {

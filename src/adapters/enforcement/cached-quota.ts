@@ -1,6 +1,7 @@
 // A QuotaBackend that remembers its probe and its bulk usage read for a moment, so that logins, lists and reconciles share them.
 
 import type { DiskSettings } from '../../core/enforcement-plan';
+import type { QuotaEntry, QuotaEntryFailure } from '../../core/enforcement-ports';
 import type { DiskUsage, QuotaBackend, QuotaOwner, QuotaPathStatus } from '../../core/ports';
 
 /** How long answers are kept: the probe (a remount is rare), and usage (a list must not start one repquota per call). */
@@ -8,15 +9,26 @@ export const QUOTA_CACHE_MS = { status: 30_000, usage: 2_000 } as const;
 
 /**
  * Concurrent callers share one probe and one usage read in flight. A failed read is not kept.
- * apply and remove pass through and drop the usage answer (it no longer shows the limits).
+ * apply, applyMany and remove pass through and drop the usage answer (it no longer shows the limits).
  */
 export class CachedQuota implements QuotaBackend {
   private status_: { at: number; p: Promise<QuotaPathStatus> } | null = null;
   private usage_: { at: number; p: Promise<Map<number, DiskUsage>> } | null = null;
   /** usage_'s answer once it has arrived. */
   private settled: Map<number, DiskUsage> | null = null;
+  /** Present when the inner backend has it: callers fall back to apply() one by one otherwise. */
+  readonly applyMany?: (entries: readonly QuotaEntry[]) => Promise<QuotaEntryFailure[]>;
 
-  constructor(private readonly inner: QuotaBackend, private readonly nowMs: () => number = () => Date.now(), private readonly ttl = QUOTA_CACHE_MS) {}
+  constructor(private readonly inner: QuotaBackend, private readonly nowMs: () => number = () => Date.now(), private readonly ttl = QUOTA_CACHE_MS) {
+    const many = inner.applyMany?.bind(inner);
+    if (many) {
+      this.applyMany = async (entries) => {
+        this.usage_ = null;
+        this.settled = null;
+        return many(entries);
+      };
+    }
+  }
 
   get path(): string {
     return this.inner.path;
@@ -26,6 +38,9 @@ export class CachedQuota implements QuotaBackend {
   }
   get softLimits(): boolean {
     return this.inner.softLimits;
+  }
+  get needsHome(): boolean {
+    return this.inner.needsHome ?? true;
   }
 
   status(): Promise<QuotaPathStatus> {

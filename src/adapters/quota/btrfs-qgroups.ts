@@ -3,6 +3,7 @@
 import { dirname } from 'node:path';
 import type { DiskSettings } from '../../core/enforcement-plan';
 import { DiycloudError } from '../../core/errors';
+import type { QuotaEntry, QuotaEntryFailure } from '../../core/enforcement-ports';
 import type { DiskUsage, QuotaBackend, QuotaOwner, QuotaPathStatus } from '../../core/ports';
 import type { RunResult } from '../exec/run-program';
 import { findMount, parseMountinfo, pathThroughMount, type MountEntry } from '../proc/mountinfo';
@@ -59,6 +60,13 @@ function failed(what: string, r: RunResult): DiycloudError {
   return new DiycloudError('BackendFailed', `${what} failed`, { cause: new Error(`exit ${r.code}: ${r.stderr.trim().slice(0, 300)}`) });
 }
 
+/**
+ * How many `btrfs qgroup limit` processes applyMany runs at once. The tool takes one qgroup per
+ * call, so a batch is many processes; a few at once overlap their start-up (measured on a 2-core
+ * host, test/integration/btrfs-quota-batch.test.ts), more only queue on the filesystem's lock.
+ */
+export const BTRFS_APPLY_CONCURRENCY = 4;
+
 /** How many lifted qgroups are remembered for a later destroy (bounded: one per deleted user, dropped oldest first). */
 const MAX_REMEMBERED = 1024;
 
@@ -74,12 +82,15 @@ const MAX_REMEMBERED = 1024;
  *   qgroup 0/ID. Newer kernels (seen on 6.18) drop that qgroup with the subvolume: nothing is left.
  *   After a daemon restart between the two calls the ID is forgotten and a stale, limit-free
  *   qgroup may stay (harmless; `btrfs qgroup clear-stale MOUNT` removes it).
+ * - applyMany: `qgroup limit` takes one qgroup, so it is one process per user, a few at once.
  * - usage is one qgroup listing; each live subvolume is mapped to the owner of its root directory
  *   (one stat each, no process); of a user's subvolumes the outermost (fewest path segments) is their home.
  */
 export class BtrfsQgroupBackend implements QuotaBackend {
   readonly backend = 'btrfs';
   readonly softLimits = false;
+  /** The qgroup is the home's subvolume's. */
+  readonly needsHome = true;
   private readonly lifted = new Map<number, number>();
 
   constructor(readonly path: string, private readonly mountPoint: string, private readonly deps: QuotaDeps) {}
@@ -98,6 +109,20 @@ export class BtrfsQgroupBackend implements QuotaBackend {
     const s = await this.status();
     if (s.state !== 'enforced') throw quotaUnsupported(s);
     throw failed(`btrfs qgroup limit for ${owner.name} on ${real}`, r);
+  }
+
+  /** One apply() per entry, BTRFS_APPLY_CONCURRENCY at a time (`qgroup limit` cannot batch); each failure is that entry's. */
+  async applyMany(entries: readonly QuotaEntry[]): Promise<QuotaEntryFailure[]> {
+    const failures: QuotaEntryFailure[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < entries.length) {
+        const { owner, settings } = entries[next++];
+        await this.apply(owner, settings).catch((e: unknown) => void failures.push({ uid: owner.uid, error: e as Error }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BTRFS_APPLY_CONCURRENCY, entries.length) }, worker));
+    return failures;
   }
 
   async remove(owner: QuotaOwner): Promise<void> {

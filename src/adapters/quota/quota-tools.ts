@@ -2,12 +2,16 @@
 
 import type { DiskSettings } from '../../core/enforcement-plan';
 import { DiycloudError } from '../../core/errors';
+import type { QuotaEntry, QuotaEntryFailure } from '../../core/enforcement-ports';
 import type { DiskUsage, QuotaBackend, QuotaOwner, QuotaPathStatus } from '../../core/ports';
 import type { RunResult } from '../exec/run-program';
 import { probeInUse, quotaUnsupported } from './probe';
 import { LISTING_MAX_BYTES, type QuotaDeps } from './quota-deps';
 
 const LISTING_TIMEOUT_MS = 60_000;
+/** Users per `setquota -b` process: its stdin stays small (about 40 bytes a line) and one run stays short. */
+export const SETQUOTA_BATCH_LINES = 500;
+const BATCH_TIMEOUT_MS = 60_000;
 
 /**
  * Bytes to setquota's unit, 1 KiB blocks, rounded up: a positive limit never becomes 0, which
@@ -31,6 +35,45 @@ function checkUid(uid: number): string {
  */
 export function setquotaArgs(uid: number, s: Pick<DiskSettings, 'diskSoftBytes' | 'diskHardBytes'>, mountPoint: string): string[] {
   return ['-u', '--', checkUid(uid), kibCeil(s.diskSoftBytes), kibCeil(s.diskHardBytes), '0', '0', mountPoint];
+}
+
+/**
+ * `setquota -b`: limits for many users from stdin, one process. -c (continue) skips a line that
+ * does not parse instead of stopping there; a line's quotactl failure never stops the others.
+ */
+export function setquotaBatchArgs(mountPoint: string): string[] {
+  return ['-u', '-b', '-c', '--', mountPoint];
+}
+
+/** One stdin line of `setquota -b`: "UID block-soft block-hard inode-soft inode-hard", as setquotaArgs (numeric UID, KiB, inodes 0 0). */
+export function setquotaBatchLine(uid: number, s: Pick<DiskSettings, 'diskSoftBytes' | 'diskHardBytes'>): string {
+  return `${checkUid(uid)} ${kibCeil(s.diskSoftBytes)} ${kibCeil(s.diskHardBytes)} 0 0\n`;
+}
+
+/**
+ * Which lines of a `setquota -b` run failed, from its stderr (quota-tools 4.06, setquota.c and
+ * quotaops.c, C locale; each line starts "setquota: "), given the UIDs in input order (line N is
+ * uids[N-1]: we write no comments or blank lines):
+ *   Cannot parse input line 3.  /  Unable to parse block soft limit 'x' on line 3: …  (skipped, -c)
+ *   Cannot write quota for 1001 on /dev/vda: No such process                       (quotactl failed)
+ *   error while getting quota from /dev/vda for alice (id 1001): …                  (read failed: the
+ *     entry is skipped and, in 4.06, the exit status stays 0)
+ * Returns the message per failed UID, and the lines that name no entry (e.g. "Skipping line.").
+ */
+export function parseSetquotaBatchErrors(stderr: string, uids: readonly number[]): { failed: Map<number, string>; other: string[] } {
+  const failed = new Map<number, string>();
+  const other: string[] = [];
+  const wanted = new Set(uids);
+  for (const raw of stderr.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const byLine = /\bline ([0-9]{1,9})\b/.exec(line);
+    const byId = /\bCannot write quota for ([0-9]{1,10}) on /.exec(line) ?? /\(id ([0-9]{1,10})\)/.exec(line);
+    const uid = byId ? Number(byId[1]) : byLine ? uids[Number(byLine[1]) - 1] : undefined;
+    if (uid !== undefined && wanted.has(uid)) failed.set(uid, failed.has(uid) ? `${failed.get(uid)}; ${line}` : line);
+    else if (!/\bSkipping line\.$/.test(line)) other.push(line);
+  }
+  return { failed, other };
 }
 
 /** setquota -t: the grace period of soft limits (blocks and inodes) on one filesystem, in seconds. */
@@ -88,11 +131,14 @@ function failed(what: string, r: RunResult): DiycloudError {
  * - apply probes first (one quotaon -p on ext4, none on XFS): "accounting" counts as not
  *   enforcing, so QuotaUnsupported says how to turn enforcement on, before any limit is set.
  * - remove sets all limits to 0; on a filesystem whose quotas are off there is nothing to remove.
+ * - applyMany feeds users to `setquota -b` on stdin, SETQUOTA_BATCH_LINES per process.
  * - usage is one repquota for every user, never one process per user.
  */
 export class QuotaToolsBackend implements QuotaBackend {
   readonly backend = 'quota-tools';
   readonly softLimits = true;
+  /** The decimal UID names the quota: no home, no lookup. */
+  readonly needsHome = false;
 
   constructor(readonly path: string, private readonly mountPoint: string, private readonly deps: QuotaDeps) {}
 
@@ -105,6 +151,49 @@ export class QuotaToolsBackend implements QuotaBackend {
     if (s.state !== 'enforced') throw quotaUnsupported(s);
     const r = await this.deps.run(this.deps.tools.setquota, setquotaArgs(owner.uid, settings, this.mountPoint));
     if (r.code !== 0) throw failed(`setquota for ${owner.name} (uid ${owner.uid}) on ${this.mountPoint}`, r);
+  }
+
+  /**
+   * One `setquota -b` per SETQUOTA_BATCH_LINES users, one after another. A run that exits non-zero
+   * without naming any entry (the mount vanished, the tool is missing) fails all of its entries.
+   */
+  async applyMany(entries: readonly QuotaEntry[]): Promise<QuotaEntryFailure[]> {
+    if (entries.length === 0) return [];
+    const s = await this.status();
+    if (s.state !== 'enforced') {
+      const e = quotaUnsupported(s);
+      return entries.map((x) => ({ uid: x.owner.uid, error: e }));
+    }
+    const failures: QuotaEntryFailure[] = [];
+    const lines: { entry: QuotaEntry; line: string }[] = [];
+    for (const entry of entries) {
+      try {
+        lines.push({ entry, line: setquotaBatchLine(entry.owner.uid, entry.settings) });
+      } catch (e) {
+        failures.push({ uid: entry.owner.uid, error: e as Error });
+      }
+    }
+    for (let i = 0; i < lines.length; i += SETQUOTA_BATCH_LINES) {
+      const chunk = lines.slice(i, i + SETQUOTA_BATCH_LINES);
+      failures.push(...(await this.runBatch(chunk)));
+    }
+    return failures;
+  }
+
+  private async runBatch(chunk: readonly { entry: QuotaEntry; line: string }[]): Promise<QuotaEntryFailure[]> {
+    const who = (o: QuotaOwner) => `setquota for ${o.name} (uid ${o.uid}) on ${this.mountPoint}`;
+    let r: RunResult;
+    try {
+      r = await this.deps.run(this.deps.tools.setquota, setquotaBatchArgs(this.mountPoint), { input: chunk.map((c) => c.line).join(''), timeoutMs: BATCH_TIMEOUT_MS });
+    } catch (e) {
+      return chunk.map((c) => ({ uid: c.entry.owner.uid, error: new DiycloudError('BackendFailed', `${who(c.entry.owner)} failed`, { cause: e }) }));
+    }
+    const { failed: byUid } = parseSetquotaBatchErrors(r.stderr, chunk.map((c) => c.entry.owner.uid));
+    if (r.code !== 0 && byUid.size === 0) return chunk.map((c) => ({ uid: c.entry.owner.uid, error: failed(who(c.entry.owner), r) }));
+    return chunk.flatMap((c) => {
+      const msg = byUid.get(c.entry.owner.uid);
+      return msg === undefined ? [] : [{ uid: c.entry.owner.uid, error: failed(who(c.entry.owner), { ...r, stderr: msg }) }];
+    });
   }
 
   async remove(owner: QuotaOwner): Promise<void> {
