@@ -40,8 +40,11 @@ export async function getUser(deps: AppDeps, rawName: unknown): Promise<UserView
   return userView(deps, u, state, d, diskUsageOf(disk, u.uid, d.allocation));
 }
 
-/** The view of a resolved user, given what the cgroup carries now, the decision and the disk rows. */
-export function userView(deps: AppDeps, u: ResolvedUser, state: CgroupState | null, d: AllocationDecision, disk: DiskView[]): UserView {
+/**
+ * The view of a resolved user, given what the cgroup carries now, the decision and the disk rows.
+ * `events` defaults to one query for this user; a listing passes what one bulk read found instead.
+ */
+export function userView(deps: AppDeps, u: ResolvedUser, state: CgroupState | null, d: AllocationDecision, disk: DiskView[], events: UserView['events'] = recentLimitEvents(deps, u.uid)): UserView {
   const a = d.allocation;
   return {
     name: u.name,
@@ -63,6 +66,6 @@ export function userView(deps: AppDeps, u: ResolvedUser, state: CgroupState | nu
       tasksCurrent: state?.tasksCurrent ?? null,
     },
     disk,
-    events: recentLimitEvents(deps, u.uid),
+    events,
   };
 }
