@@ -62,10 +62,12 @@ function failed(what: string, r: RunResult): DiycloudError {
 
 /**
  * How many `btrfs qgroup limit` processes applyMany runs at once. The tool takes one qgroup per
- * call, so a batch is many processes; a few at once overlap their start-up (measured on a 2-core
- * host, test/integration/btrfs-quota-batch.test.ts), more only queue on the filesystem's lock.
+ * call, so a batch is one process per user. On the 2-core development host (a loop device, loaded
+ * by other work; test/integration/btrfs-quota-batch.test.ts, three runs) a quota cost 14.7-19.7 ms
+ * one at a time, 14.0-16.5 ms two at once, 14.3-15.6 four and 13.5-17.5 eight: within the noise,
+ * parallelism gains little here; two (the cores) overlap process start-up and leave logins room.
  */
-export const BTRFS_APPLY_CONCURRENCY = 4;
+export const BTRFS_APPLY_CONCURRENCY = 2;
 
 /** How many lifted qgroups are remembered for a later destroy (bounded: one per deleted user, dropped oldest first). */
 const MAX_REMEMBERED = 1024;
@@ -82,7 +84,7 @@ const MAX_REMEMBERED = 1024;
  *   qgroup 0/ID. Newer kernels (seen on 6.18) drop that qgroup with the subvolume: nothing is left.
  *   After a daemon restart between the two calls the ID is forgotten and a stale, limit-free
  *   qgroup may stay (harmless; `btrfs qgroup clear-stale MOUNT` removes it).
- * - applyMany: `qgroup limit` takes one qgroup, so it is one process per user, a few at once.
+ * - applyMany: `qgroup limit` takes one qgroup, so it is one process per user, two at once.
  * - usage is one qgroup listing; each live subvolume is mapped to the owner of its root directory
  *   (one stat each, no process); of a user's subvolumes the outermost (fewest path segments) is their home.
  */
