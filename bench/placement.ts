@@ -36,14 +36,14 @@ export async function runPlacement(e: LoginEnv, user: string, iterations: number
   const { c } = e;
   const uid = e.uids[user];
   const pre = 'auth\trequired\tpam_permit.so\naccount\trequired\tpam_permit.so\n';
-  const wasEnabled = /pam-hook/.test((await c.exec('cat /etc/pam.d/common-session-noninteractive')).stdout);
+  const wasEnabled = /pam_diycloud/.test((await c.exec('cat /etc/pam.d/common-session-noninteractive')).stdout);
   const stack = async (on: boolean) => {
     await c.exec(`DEBIAN_FRONTEND=noninteractive pam-auth-update --${on ? 'enable' : 'disable'} diycloud`);
     return (await c.exec('grep -v "^#" /etc/pam.d/common-session-noninteractive | grep .')).stdout;
   };
   const base = await stack(false);
   const hook = await stack(true); // stays enabled: sudo below needs it
-  if (!/pam-hook/.test(hook) || /pam-hook/.test(base) || /pam_systemd/.test(hook)) throw new Error(`unexpected common-session-noninteractive:\n${base}\n---\n${hook}`);
+  if (!/pam_diycloud/.test(hook) || /pam_diycloud/.test(base) || /pam_systemd/.test(hook)) throw new Error(`unexpected common-session-noninteractive:\n${base}\n---\n${hook}`);
   await c.writeFile('/etc/pam.d/bench-ni-base', pre + base);
   await c.writeFile('/etc/pam.d/bench-ni-hook', pre + hook);
   const moves = async () => Number((await c.exec(`journalctl -q --no-pager -u diycloudd | grep -c 'moved login process' || true`)).stdout.trim());

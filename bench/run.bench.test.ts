@@ -7,7 +7,7 @@ import { e2eSkip, REPO_ROOT, type Dist } from '../test/e2e/lib/container';
 import { setupLoginEnv, type LoginEnv } from '../test/e2e/lib/login-env';
 import { describeHost } from './lib/machine';
 import { HOST_ONLY, keepEarlier, renderReport, SECTIONS, type Results } from './lib/report';
-import { runLoginOverhead } from './login-overhead';
+import { runLoginLoops, runLoginOverhead } from './login-overhead';
 import { runThroughput } from './throughput';
 import { runHookBreakdown } from './hook-breakdown';
 import { makeLiveSlices, runReconcile } from './reconcile';
@@ -76,8 +76,10 @@ COMMIT;`);
     await e?.stop();
   }, 120_000);
 
-  it.runIf(ONLY.has('login'))('1. login overhead of the hook (pamtester, interleaved)', async () => {
+  it.runIf(ONLY.has('login'))('1. login overhead of the gate (pamtester, interleaved; 20 parallel loops)', async () => {
     results.login = await runLoginOverhead(e, 'alice', num('BENCH_LOGIN_ITERS', 150));
+    write();
+    results.login.loopsResult = await runLoginLoops(e, 'alice', num('BENCH_LOGIN_LOOPS', 20), num('BENCH_LOGIN_LOOP_SECS', 8), num('BENCH_LOGIN_LOOP_ROUNDS', 3));
     write();
     results.breakdown = await runHookBreakdown(e, 'alice', num('BENCH_BREAKDOWN_ITERS', 40));
     write();

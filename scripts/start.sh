@@ -69,7 +69,7 @@ See a login held to its limits (as root, in another terminal):
        $ctl user show demo
   2. The PAM module on su's PAM service ("su -" reads /etc/pam.d/su-l); as a session module it runs at open and close:
        cp /etc/pam.d/su-l /etc/pam.d/su-l.before-diycloud
-       echo 'session required $root/dist/pam_diycloud.so conf=$hook_conf' >> /etc/pam.d/su-l
+       echo 'session required $root/dist/pam_diycloud.so conf=$hook_conf close' >> /etc/pam.d/su-l
   3. Log in; the login is in diycloud/user-UID with the quota (20000 us per 100000 us = 0.2 CPU) and limit (64M):
        su - demo
        cat /proc/self/cgroup

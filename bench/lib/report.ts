@@ -82,15 +82,30 @@ export function renderReport(r: Results): string {
   };
   if (r.login) {
     const l = r.login;
-    out.push(h2('login', '1. Login overhead of the PAM hook'), '',
-      `\`pamtester bench-{base,hook} ${l.user} open_session close_session\`, ${l.iterations} interleaved iterations per variant (order alternating, ${l.warmup} warm-up iterations dropped), user lingering (warm user manager, DB user with an allocation). ` +
-      'bench-base is the container\'s common-session (pam_unix, pam_systemd); bench-hook is common-session as pam-auth-update writes it with the diycloud profile, i.e. plus `pam_exec … pam-hook` (run at open, and at close where the D-Bus call is backgrounded). Times in ms, measured inside the container.', '',
+    out.push(h2('login', '1. Login overhead of the PAM gate'), '',
+      `\`pamtester bench-{base,hook${l.exec ? ',exec' : ''}} ${l.user} open_session close_session\`, ${l.iterations} interleaved iterations per variant (order rotating, ${l.warmup} warm-up iterations dropped), user lingering (warm user manager, DB user with an allocation). ` +
+      'bench-base is the container\'s common-session (pam_unix, pam_systemd); bench-hook is common-session as pam-auth-update writes it with the diycloud profile, i.e. plus `session required pam_diycloud.so` (the module, inside pamtester)' +
+      (l.exec ? '; bench-exec has that line replaced by the previous profile\'s `pam_exec.so … type=open_session /usr/libexec/diycloud/pam-hook` (a child process per phase)' : '') + '. Times in ms, measured inside the container.', '',
       '| Variant | n | median | p95 | p99 | min | max |', '|---|---|---|---|---|---|---|',
-      row('without hook (baseline)', l.base), row('with diycloud hook', l.hook), row('paired difference (hook − base)', l.diff), '',
-      `Added to the median: **${f(l.addedMedianMs)} ms** (median of paired differences ${f(l.diff.median)} ms). Target ≤ 5 ms: ${verdict(l.addedMedianMs <= 5)}.`, '');
+      row('without the gate (baseline)', l.base), row('with pam_diycloud.so (shipped)', l.hook), row('paired difference (module − base)', l.diff),
+      ...(l.exec && l.execDiff ? [row('with the pam_exec program (previous design)', l.exec), row('paired difference (pam_exec − base)', l.execDiff)] : []), '',
+      `Added to the median by the module: **${f(l.addedMedianMs)} ms** (median of paired differences ${f(l.diff.median)} ms)` +
+      (l.exec ? `; by the pam_exec program in the same run: ${f(l.exec.median - l.base.median)} ms` : '') + `. Target ≤ 5 ms: ${verdict(l.addedMedianMs <= 5)}.`, '');
+    const lp = l.loopsResult;
+    if (lp) {
+      out.push('### 20 parallel login loops', '',
+        `${lp.loops} shells each run \`pamtester bench-V ${l.user} open_session close_session\` back to back for ${lp.secondsPerRound} s, all at once; rounds go base, module, pam_exec, repeated. logins/s = completed logins over the round's wall time.`, '',
+        '| Round | variant | logins | failures | logins/s | share of the baseline round before it |', '|---|---|---|---|---|---|',
+        ...lp.rounds.map((x, i) => {
+          const prev = lp.rounds.slice(0, i).reverse().find((y) => y.variant === 'base');
+          return `| ${i + 1} | ${x.variant === 'base' ? 'without the gate' : x.variant === 'hook' ? 'pam_diycloud.so' : 'pam_exec program'} | ${x.logins} | ${x.failures} | ${f(x.perSec)} | ${x.variant === 'base' || !prev ? '' : `${f((100 * x.perSec) / prev.perSec)} %`} |`;
+        }), '',
+        `Over all rounds: the module ${f(100 * (lp.shareOfBase.hook ?? NaN))} % of the baseline's logins/s, the pam_exec program ${f(100 * (lp.shareOfBase.exec ?? NaN))} %. ` +
+        `Target ≥ 95 %: ${verdict((lp.shareOfBase.hook ?? 0) >= 0.95)}.`, '');
+    }
   }
   if (r.breakdown) {
-    out.push('### Where the hook\'s time goes', '', `Each piece alone, ${r.breakdown.iterations} interleaved runs, timed inside the container (ms).`, '',
+    out.push('### Where the pam_exec program\'s time goes', '', `The previous design's pieces (the module does the same work without the process), each alone, ${r.breakdown.iterations} interleaved runs, timed inside the container (ms).`, '',
       '| Piece | median | p95 |', '|---|---|---|', ...r.breakdown.parts.map((x) => `| ${x.name} | ${f(x.s.median)} | ${f(x.s.p95)} |`), '');
   }
   if (r.throughput) {

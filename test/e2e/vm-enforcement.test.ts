@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ENABLE_DIYCLOUD, installIntoRootfs as installDiycloud } from './lib/vm-install';
 import { bootVm, vmUnavailableReason, type Vm } from './lib/vm';
+import { GATE_LOG_RE } from './lib/login-env';
 
 const reason = vmUnavailableReason();
 if (reason) console.warn(`\n*** SKIPPING test/e2e/vm-enforcement.test.ts: ${reason} ***\n`);
@@ -108,7 +109,7 @@ describe.skipIf(reason)('kernel enforces user-slice limits (qemu VM)', () => {
     expect(sessionsBefore).toBeGreaterThanOrEqual(2); // the keepalive and the baseline logins
     expect(await sshSessions()).toBe(sessionsBefore + 1); // ...and the login that applied her row
     // Every hook call got its answer in time: no "allowed (failure mode open)" fallbacks.
-    const hook = await vm!.exec('journalctl --no-pager -q -t diycloud-pam-hook', { allowFail: true });
+    const hook = await vm!.exec(`journalctl --no-pager -q | grep -E '${GATE_LOG_RE}'`, { allowFail: true });
     expect(hook.stdout).not.toMatch(/failure mode/);
     console.log(`diycloudd journal:\n${(await vm!.exec('journalctl --no-pager -q -o cat -u diycloudd | tail -8')).stdout}`);
   }, 60_000);

@@ -37,7 +37,7 @@ auth     sufficient pam_rootok.so
 auth     required   pam_deny.so
 account  required   ${MODULE} conf=${conf}
 account  required   pam_permit.so
-session  required   ${MODULE} conf=${conf}
+session  required   ${MODULE} conf=${conf} close
 session  required   pam_unix.so
 `;
 

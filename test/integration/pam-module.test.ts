@@ -28,9 +28,9 @@ describe.skipIf(!isRoot)('pam_diycloud.so in a real PAM stack against the real d
 
   const conf = (address: string, extra = '') =>
     `[Users]\nUIDMin=2000\nUIDMax=2999\n[Backend]\nSlices=systemd\n[Hook]\nBusAddress=${address}\nTimeoutSec=1\nRuntimeDirectory=${work}\n${extra}`;
-  /** One PAM service file per name, each with the module at account and session, reading `confPath`. */
-  const stack = (confPath: string, names = ['sshd', 'login', 'su-l', 'cron']) => {
-    for (const n of names) writeFileSync(join(pamd, n), `account required ${MODULE} conf=${confPath}\nsession required ${MODULE} conf=${confPath}\n`);
+  /** One PAM service file per name, each with the module at account and session, reading `confPath`; `close`: report session ends. */
+  const stack = (confPath: string, names = ['sshd', 'login', 'su-l', 'cron'], close = true) => {
+    for (const n of names) writeFileSync(join(pamd, n), `account required ${MODULE} conf=${confPath}\nsession required ${MODULE} conf=${confPath}${close ? ' close' : ''}\n`);
   };
   /** pamtester as the PAM application: the module runs inside it, as it would inside sshd or su. */
   const pamtester = (service: string, user: string, ops: string[], items: string[] = []) =>
@@ -81,6 +81,21 @@ describe.skipIf(!isRoot)('pam_diycloud.so in a real PAM stack against the real d
     const c = await pamtester('su-l', alice.name, ['close_session'], ['tty=pts/4']);
     expect(c.code).toBe(0);
     expect(openRows(alice.uid)).toEqual([]);
+  });
+
+  it('without "close" (the shipped line: logind reports session ends) close_session calls nothing', async () => {
+    stack(d.configPath, ['login'], false);
+    try {
+      expect((await pamtester('login', alice.name, ['open_session'], ['tty=tty5'])).code).toBe(0);
+      expect((await pamtester('login', alice.name, ['close_session'], ['tty=tty5'])).code).toBe(0);
+      expect(openRows(alice.uid)).toEqual([{ service: 'login', tty: 'tty5', rhost: '' }]);
+      // the same close with "close" on the line does close it
+      stack(d.configPath, ['login'], true);
+      expect((await pamtester('login', alice.name, ['close_session'], ['tty=tty5'])).code).toBe(0);
+      expect(openRows(alice.uid)).toEqual([]);
+    } finally {
+      stack(d.configPath, ['login']);
+    }
   });
 
   it('the login line reaches sshd and login on a terminal through pam_info; su stays quiet', async () => {

@@ -7,6 +7,8 @@ import { bootContainer, buildRuntimeModules, installDiycloud, REPO_ROOT, type Co
 export const CONF = '/etc/diycloud/diycloud.conf';
 export const DB = '/var/lib/diycloud/diycloud.db';
 export const HOOK = '/usr/libexec/diycloud/pam-hook';
+/** What marks a journal line as the gate's (grep -E): the module's pam_syslog prefix or the program's identifier. */
+export const GATE_LOG_RE = 'pam_diycloud\\(|diycloud-pam-hook\\[';
 export const MGR = ['org.diycloud.Manager1', '/org/diycloud/Manager1', 'org.diycloud.Manager1'] as const;
 /** [Hook] TimeoutSec default (the hook's budget per PAM call). */
 export const BUDGET_MS = 2000;
@@ -32,6 +34,9 @@ export interface LoginEnv {
   ssh(user: string, cmd: string, timeoutMs?: number): Promise<ExecResult>;
   busctl(args: string[]): Promise<ExecResult>;
   journal(args: string): Promise<string>;
+  /** The gate's journal lines (journalctl ARGS): the module's (pam_syslog: "pam_diycloud(service:type): …" under the
+   * application's name) and the pam_exec program's (identifier diycloud-pam-hook) */
+  gateLog(args?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -106,6 +111,7 @@ export async function setupLoginEnv(dist: Dist, opts: LoginEnvOptions = {}): Pro
         { allowFail: true, timeoutMs }),
     busctl: (args) => c.exec(`busctl ${args.map(q).join(' ')}`, { allowFail: true }),
     journal: async (args) => (await c.exec(`journalctl --no-pager -q ${args}`, { allowFail: true })).stdout,
+    gateLog: async (args = '') => (await c.exec(`journalctl --no-pager -q ${args} | grep -E ${q(GATE_LOG_RE)}`, { allowFail: true })).stdout,
     stop: () => c.stop(),
   };
   return env;
