@@ -21,6 +21,8 @@ export interface AppDeps {
   readonly passwords: PasswordVerifier;
   /** The GPU inventory, read afresh. */
   readonly gpus: () => GpuInventory;
+  /** The same for the login path: the last read while no GPU node came or went (adapters/gpu/cached-inventory.ts). */
+  readonly loginGpus: () => GpuInventory;
   /** GPU access: the device policy on each user's cgroup (systemd, cgroupfs v1), or groups only. */
   readonly gpuAccess: GpuAccess;
   /** Who is in a Unix group (the GPU groups' sync), and which GPU-group memberships diycloud added. */

@@ -92,7 +92,7 @@ export function enforceAllocation(deps: AppDeps, uid: number, opts: EnforceOptio
  */
 async function enforceGpuStep(deps: AppDeps, uid: number, allocation: Allocation, opts: EnforceOptions): Promise<GpuOutcome> {
   try {
-    return await enforceGpu(deps, uid, allocation.gpus, opts.gpuRevoke);
+    return await enforceGpu(deps, uid, allocation.gpus, opts.gpuRevoke, opts.purpose === 'login');
   } catch (e) {
     const warning = `uid ${uid}: the GPU device policy was not applied: ${(e as Error).message}`;
     if (opts.purpose === 'login' && allocation.gpus.kind !== 'all') throw new DiycloudError('BackendFailed', warning, { cause: e });

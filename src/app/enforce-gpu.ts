@@ -16,6 +16,8 @@ export interface GpuEnforceDeps {
   readonly gpuAccess: GpuAccess;
   /** The inventory, read afresh. */
   readonly gpus: () => GpuInventory;
+  /** The inventory at a login: the last read while no GPU node came or went. */
+  readonly loginGpus: () => GpuInventory;
   /** /proc/devices, read at apply time (majors are assigned when drivers load; 195's name changed across NVIDIA drivers). */
   readonly procDevices: () => string;
   readonly log: Logger;
@@ -40,10 +42,11 @@ export interface GpuOutcome {
  * Applies the device policy for `grant` to `uid`'s cgroup. With `revoke` (an admin's change, not a
  * login) it then looks for the user's processes that hold a refused node open: the device cgroup is
  * checked at open() only, so such a process keeps its GPU until it closes it. "kill" ends them
- * (SIGKILL), "report" leaves them and says so in the warning. Throws what the backend throws.
+ * (SIGKILL), "report" leaves them and says so in the warning. `atLogin`: the inventory may come
+ * from the login cache. Throws what the backend throws.
  */
-export async function enforceGpu(deps: GpuEnforceDeps, uid: number, grant: GpuGrant, revoke?: GpuRevokeMode): Promise<GpuOutcome> {
-  const plan = planDevicePolicy(grant, deps.gpus(), parseProcDevices(deps.procDevices()));
+export async function enforceGpu(deps: GpuEnforceDeps, uid: number, grant: GpuGrant, revoke?: GpuRevokeMode, atLogin = false): Promise<GpuOutcome> {
+  const plan = planDevicePolicy(grant, atLogin ? deps.loginGpus() : deps.gpus(), parseProcDevices(deps.procDevices()));
   const applied = deps.gpuAccess.status().state === 'device cgroup';
   if (applied) await deps.gpuAccess.apply(uid, plan);
   const none = { applied, indices: plan.indices, holders: [], killed: [], unreadable: 0, warning: null };

@@ -3,7 +3,7 @@
 import { DiycloudError } from '../core/errors';
 import { renderLoginLine, type LoginDisk } from '../core/login-line';
 import { decideLogin, isManagedUid, type LoginDecision } from '../core/login-policy';
-import { decidePlacement, placementProblem, type PlacementTarget } from '../core/placement';
+import { decidePlacement, HOOK_COMM, placementProblem, type PlacementTarget } from '../core/placement';
 import type { SessionEvent } from '../core/ports';
 import { validateUsername } from '../core/username';
 import type { AppDeps } from './deps';
@@ -87,7 +87,8 @@ function loginLine(deps: AppDeps, r: EnforceResult): string {
  */
 async function placeLoginProcess(deps: AppDeps, uid: number, callerPid: number | null, target: PlacementTarget): Promise<void> {
   const hook = callerPid === null ? null : deps.processes.inspect(callerPid);
-  const parent = target === 'hook-parent' && hook && hook.ppid > 1 ? deps.processes.inspect(hook.ppid) : null;
+  // the parent matters only for pam_exec's hook (decidePlacement refuses any other caller of OpenSession)
+  const parent = target === 'hook-parent' && hook?.comm === HOOK_COMM && hook.ppid > 1 ? deps.processes.inspect(hook.ppid) : null;
   const d = decidePlacement({ target, uid, range: deps.config, daemonPid: deps.processes.selfPid, callerPid, hook, parent });
   if (!d.move) {
     deps.log.debug(`uid ${uid}: login process not moved: ${d.reason}`, { uid });

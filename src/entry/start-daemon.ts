@@ -30,6 +30,7 @@ import { PamVerifier } from '../adapters/accounts/pam-verifier';
 import { GetentGroupMembers } from '../adapters/gpu/getent-group-members';
 import { SqliteGpuGroups } from '../adapters/store/sqlite-gpu-groups';
 import { discoverGpus, groupsFromEtcGroup } from '../adapters/gpu/devfs-gpus';
+import { CachedGpuInventory } from '../adapters/gpu/cached-inventory';
 import { pickCgroupLimits, type CgroupChoice } from '../adapters/enforcement/pick-cgroup-limits';
 import { pickGpuAccess } from '../adapters/enforcement/pick-gpu-access';
 import { withDeviceGroup } from '../adapters/enforcement/with-device-group';
@@ -122,6 +123,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     if ((await groupMembers.members(g)) === null) throw new DiycloudError('InvalidArgument', `[GPU] Groups: group "${g}" does not exist; create it (groupadd ${g}) or take it out of the list`, { field: 'GPU.Groups' });
   }
   const clock = { now: () => new Date() };
+  const gpuInventory = new CachedGpuInventory(() => withEnforcement(discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))), gpuAccess.status()), () => Date.now());
   // Limit events: the watcher (inotify on v2, a poll on v1), rows, the LimitEvent signal and terminal lines (best effort).
   const limitEventStore = withBusyErrors(new SqliteLimitEvents(db));
   const deps: AppDeps = {
@@ -135,7 +137,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     sessions: new LogindSessions(client, log),
     events: new BusEvents(bus),
     passwords: new PamVerifier(config.accounts.pamVerify, programs.run),
-    gpus: () => withEnforcement(discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))), gpuAccess.status()),
+    gpus: () => gpuInventory.fresh(),
+    loginGpus: () => gpuInventory.current(),
     gpuAccess,
     groupMembers,
     gpuGroups: withBusyErrors(new SqliteGpuGroups(db)),

@@ -71,6 +71,17 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n', opts: { q
   const failNext: { create?: string; password?: string } = {};
   const ended: { cb?: (s: { uid: number; service: string | null; tty: string | null }) => void } = {};
   const timers: (() => void)[] = [];
+  // a host with GPUs 0 and 1 unless the test says otherwise (GPU grants are checked against it)
+  const inventory = () => {
+    const indices = opts.gpuIndices ?? [0, 1];
+    const node = (rel: string, minor: number) => ({ rel, mode: 0o666, gid: 0, group: 'root', major: 195, minor });
+    return buildInventory({
+      nodes: indices.length ? [...indices.map((i) => node(`nvidia${i}`, i)), node('nvidiactl', 255)] : [],
+      nvidia: indices.map((i) => ({ dir: `0000:0${i}:00.0`, model: 'Test GPU', busId: `0000:0${i}:00.0`, minor: i })),
+      migMinors: null,
+      drm: new Map(),
+    });
+  };
   const config = parseConfig(conf, { uidMin: 1000, uidMax: 60000 });
   return {
     config,
@@ -117,17 +128,8 @@ export function testDeps(conf = '[Users]\nUIDMin=1000\nUIDMax=1999\n', opts: { q
     ended,
     events: { emitted, emit: (sig, name, uid) => void emitted.push(`${sig} ${name} ${uid}`) },
     passwords: { verify: async (user: string, pw: string) => pw === `${user}-old` },
-    // a host with GPUs 0 and 1 unless the test says otherwise (GPU grants are checked against it)
-    gpus: () => {
-      const indices = opts.gpuIndices ?? [0, 1];
-      const node = (rel: string, minor: number) => ({ rel, mode: 0o666, gid: 0, group: 'root', major: 195, minor });
-      return buildInventory({
-        nodes: indices.length ? [...indices.map((i) => node(`nvidia${i}`, i)), node('nvidiactl', 255)] : [],
-        nvidia: indices.map((i) => ({ dir: `0000:0${i}:00.0`, model: 'Test GPU', busId: `0000:0${i}:00.0`, minor: i })),
-        migMinors: null,
-        drm: new Map(),
-      });
-    },
+    gpus: inventory,
+    loginGpus: inventory,
     gpuAccess: new MemoryGpuAccess(),
     unixGroups,
     groupMembers: { members: async (g: string) => unixGroups.get(g) ?? null },

@@ -13,7 +13,7 @@ const PROC = 'Character devices:\n  1 mem\n136 pts\n195 nvidia\n\nBlock devices:
 function deps(gpu = new MemoryGpuAccess()): GpuEnforceDeps & { gpuAccess: MemoryGpuAccess; lines: string[] } {
   const lines: string[] = [];
   const log = { debug: () => {}, info: (m: string) => lines.push(`info ${m}`), warn: (m: string) => lines.push(`warn ${m}`), error: (m: string) => lines.push(`error ${m}`) };
-  return { gpuAccess: gpu, gpus: () => inventory, procDevices: () => PROC, log, lines };
+  return { gpuAccess: gpu, gpus: () => inventory, loginGpus: () => inventory, procDevices: () => PROC, log, lines };
 }
 
 describe('enforceGpu', () => {
@@ -24,6 +24,12 @@ describe('enforceGpu', () => {
     expect(d.gpuAccess.mayOpen(4600, 'c', 195, 1)).toBe(true);
     expect(d.gpuAccess.mayOpen(4600, 'c', 195, 255)).toBe(true);
     expect(d.gpuAccess.mayOpen(4600, 'c', 195, 0)).toBe(false);
+  });
+  it('at login the inventory comes from the login cache; elsewhere it is read afresh', async () => {
+    const one = buildInventory({ nodes: [n('nvidia0', 0), n('nvidiactl', 255)], nvidia: [], migMinors: null, drm: new Map() });
+    const d = { ...deps(), loginGpus: () => one };
+    expect((await enforceGpu(d, 4600, GPU_ALL, undefined, true)).indices).toEqual([0]);
+    expect((await enforceGpu(d, 4600, GPU_ALL)).indices).toEqual([0, 1]);
   });
   it('at login (no revoke) open descriptors are not looked for', async () => {
     const d = deps();
