@@ -325,11 +325,32 @@ enum hook_verdict hook_run(struct hook *h, const struct hook_io *io) {
   double uid_min, uid_max;
   int range_ok = managed_range(h, &uid_min, &uid_max);
   if (!range_ok) say(io, LOG_WARNING, "bad [Users] range (%s; the daemon refuses this config): no user is skipped by UID", h->range_problem);
+  /* getpwnam_r, not getpwnam: the application's own static buffer stays its own. A lookup that
+   * fails (an NSS source down) is a failure, not "unknown user": only "no such user" skips the call. */
   struct passwd pwbuf, *pw = NULL;
-  char pwtext[16384];
-  if (getpwnam_r(h->user, &pwbuf, pwtext, sizeof pwtext, &pw) != 0) pw = NULL;
-  if (!pw || (range_ok && ((double)pw->pw_uid < uid_min || (double)pw->pw_uid > uid_max))) return HOOK_ALLOW;
-  const char *home = pw->pw_dir ? pw->pw_dir : "";
+  char *pwtext = NULL;
+  int lookup = ERANGE;
+  for (size_t cap = 16384; lookup == ERANGE && cap <= (1u << 20); cap *= 4) {
+    char *bigger = realloc(pwtext, cap);
+    if (!bigger) { lookup = ENOMEM; break; }
+    pwtext = bigger;
+    lookup = getpwnam_r(h->user, &pwbuf, pwtext, cap, &pw);
+  }
+  /* getpwnam_r(3): besides 0, ENOENT, ESRCH, EBADF and EPERM may also mean "not found" */
+  if (lookup == ENOENT || lookup == ESRCH || lookup == EBADF || lookup == EPERM) lookup = 0, pw = NULL;
+  if (lookup != 0) {
+    char why[128];
+    snprintf(why, sizeof why, "looking up the user failed: %s", strerror(lookup));
+    free(pwtext);
+    return failure(h, io, why);
+  }
+  if (!pw || (range_ok && ((double)pw->pw_uid < uid_min || (double)pw->pw_uid > uid_max))) {
+    free(pwtext);
+    return HOOK_ALLOW;
+  }
+  char home[4096];
+  snprintf(home, sizeof home, "%s", pw->pw_dir ? pw->pw_dir : "");
+  free(pwtext);
 
   sd_bus *bus = NULL;
   sd_bus_message *m = NULL, *reply = NULL;
