@@ -1,11 +1,12 @@
 // Integration: the real PAM hook script against the real daemon on a real dbus-daemon (fake systemd1).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server, type Socket } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server, type Socket } from 'node:net';
 import { startTestBus, REPO, type TestBus } from './lib/test-bus';
+import { startSilentSocket, type SilentSocket } from './lib/silent-socket';
 import { run, startDaemon, type DaemonProcess } from './lib/daemon-process';
 import { startFakeSystemd, type FakeSystemd } from '../fakes/fake-systemd1';
 import { addDbUser, sql } from './lib/db';
@@ -212,18 +213,13 @@ describe.skipIf(!isRoot)('the PAM hook against the real daemon', () => {
   });
 
   describe('with nothing answering on the bus socket (a hung dbus-daemon)', () => {
-    let server: Server;
+    let silent: SilentSocket;
     let sock: string;
-    const held: Socket[] = [];
     beforeAll(async () => {
-      sock = join(work, 'silent.sock');
-      server = createServer((s) => void held.push(s));
-      await new Promise<void>((r) => server.listen(sock, r));
+      silent = await startSilentSocket(join(work, 'silent.sock'));
+      sock = silent.path;
     });
-    afterAll(() => {
-      held.forEach((s) => s.destroy());
-      return new Promise<void>((r) => server.close(() => r()));
-    });
+    afterAll(() => silent.close());
 
     it('the hook kills its own call at the budget and follows the failure mode', async () => {
       const c = join(work, 'silent.conf');

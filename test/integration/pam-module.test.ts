@@ -2,11 +2,11 @@
 // real dbus-daemon (fake systemd1). The PAM stack is written to a private /etc/pam.d (a mount namespace), so the host's is untouched.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type Server, type Socket } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestBus, REPO, type TestBus } from './lib/test-bus';
+import { startSilentSocket, type SilentSocket } from './lib/silent-socket';
 import { startDaemon, type DaemonProcess } from './lib/daemon-process';
 import { startFakeSystemd, type FakeSystemd } from '../fakes/fake-systemd1';
 import { addDbUser, sql } from './lib/db';
@@ -122,18 +122,13 @@ describe.skipIf(!isRoot)('pam_diycloud.so in a real PAM stack against the real d
   });
 
   describe('with nothing answering on the bus socket (a hung dbus-daemon)', () => {
-    let server: Server;
+    let silent: SilentSocket;
     let sock: string;
-    const held: Socket[] = [];
     beforeAll(async () => {
-      sock = join(work, 'silent.sock');
-      server = createServer((s) => void held.push(s));
-      await new Promise<void>((r) => server.listen(sock, r));
+      silent = await startSilentSocket(join(work, 'silent.sock'));
+      sock = silent.path;
     });
-    afterAll(() => {
-      held.forEach((s) => s.destroy());
-      return new Promise<void>((r) => server.close(() => r()));
-    });
+    afterAll(() => silent.close());
 
     it('the module gives up at its own deadline (no signal in the application) and follows the failure mode', async () => {
       const c = join(work, 'silent.conf');
