@@ -83,7 +83,7 @@ const LOOKUP_CONCURRENCY = 16;
  * - a path that does not enforce now skips its steps (one probe per path, not per user);
  * - the owner is looked up only where the backend reads the home (btrfs) or the database has no
  *   name for the UID: quota-tools needs neither, so a batch costs no process per user;
- * - per quota path one applyMany (quota-tools: one setquota -b per 500 users); a backend without
+ * - per quota path one applyMany (quota-tools: one setquota -b per 1,000 users); a backend without
  *   it gets one apply per user, a few at once. A refused entry is that user's failure only;
  * - what was applied is recorded in one transaction (one commit, not one per user).
  * The caller holds each user's queue and decided the steps inside it (reconcile.ts).

@@ -105,7 +105,7 @@ export interface QuotaBackend {
   apply(owner: QuotaOwner, settings: DiskSettings): Promise<void>;
   /**
    * Sets many users' limits (Reconcile, start-up) with as few child programs as the tool allows:
-   * quota-tools feeds up to 500 users to one `setquota -b`; btrfs, whose `qgroup limit` takes one
+   * quota-tools feeds up to 1,000 users to one `setquota -b`; btrfs, whose `qgroup limit` takes one
    * qgroup, runs two at once. Resolves with the entries that were not set, each with the error
    * apply() would have thrown for it (QuotaUnsupported for every entry when the path cannot
    * enforce). One bad entry never stops the others, and it does not reject: where the tool's answer

@@ -44,6 +44,17 @@ describe('setquota -b: argv, stdin lines and stderr', () => {
     expect(() => setquotaBatchLine(-1, { diskSoftBytes: 0, diskHardBytes: 0 })).toThrow();
     expect(() => setquotaBatchLine(1, { diskSoftBytes: -5, diskHardBytes: 0 })).toThrow();
   });
+  it('reads what quota-tools 4.06 printed in the VM (Debian 12) for an unparsable limit and one the kernel refused', () => {
+    // Captured by bench/quota-vm.ts: lines "65500 100 200 0 0", "65501 x 200 0 0", "65502 4398046511104 4398046511104 0 0"; exit 1.
+    const captured = "setquota: Unable to parse block soft limit 'x' on line 2: Unknown space binary unit. Valid units are K, M, G, T.\n" +
+      'setquota: Skipping line.\n' +
+      'setquota: Cannot set quota for user 65502 from kernel on /dev/vda: Numerical result out of range\n' +
+      'setquota: Cannot write quota for 65502 on /dev/vda: Numerical result out of range\n';
+    const r = parseSetquotaBatchErrors(captured, [65500, 65501, 65502]);
+    expect([...r.failed.keys()].sort()).toEqual([65501, 65502]);
+    expect(r.failed.get(65502)).toMatch(/^setquota: Cannot set quota for user 65502 from kernel .*; setquota: Cannot write quota for 65502 /);
+    expect(r.other).toEqual([]);
+  });
   it('maps quota-tools 4.06 messages to the entry they name (by UID or by input line); the rest is "other"', () => {
     const stderr = [
       'setquota: Cannot write quota for 1002 on /dev/vda: Numerical result out of range',

@@ -28,19 +28,19 @@ function many(n: number, first = 2000): { d: TestDeps; q: MemoryQuota; lookups: 
 const disk = (d: TestDeps, uid: number, size: string) => d.db.prepare('UPDATE resource_allocations SET disk_quota = ? WHERE user_id = (SELECT id FROM users WHERE uid = ?)').run(size, uid);
 
 describe('Reconcile applies differing quotas in batches', () => {
-  it('1,200 users: one applyMany per 500 users, every one reported and recorded, no lookup; a second run sets nothing', async () => {
-    const { d, q, lookups } = many(1200);
+  it('2,300 users: one applyMany per 1,000 users, every one reported and recorded, no lookup; a second run sets nothing', async () => {
+    const { d, q, lookups } = many(2300);
     const r = await reconcile(d);
-    expect(q.batches).toEqual([500, 500, 200]);
-    expect(r.quotas).toHaveLength(1200);
+    expect(q.batches).toEqual([1000, 1000, 300]);
+    expect(r.quotas).toHaveLength(2300);
     expect(r.quotas[0]).toEqual({ uid: 2000, user: 'u2000', path: '/home' });
     expect(r.errors).toEqual([]);
-    expect(q.users.get(3199)?.hardBytes).toBe(5 * G);
-    expect(d.store.appliedDisk(3199, '/home')).toMatchObject({ diskHardBytes: 5 * G });
+    expect(q.users.get(4299)?.hardBytes).toBe(5 * G);
+    expect(d.store.appliedDisk(4299, '/home')).toMatchObject({ diskHardBytes: 5 * G });
     expect(lookups()).toBe(0); // quota-tools-like backends (needsHome false) need no NSS per user
     const again = await reconcile(d);
     expect(again.quotas).toEqual([]);
-    expect(q.batches).toEqual([500, 500, 200]);
+    expect(q.batches).toEqual([1000, 1000, 300]);
   });
 
   it('only the quotas that differ go in the batch, with the allocation as it is now', async () => {
@@ -129,5 +129,24 @@ describe('Reconcile applies differing quotas in batches', () => {
     expect(r.quotas.map((x) => x.uid)).toEqual([2000, 2001]);
     expect(q.users.get(2001)?.hardBytes).toBe(7 * G);
     expect(d.queue.size).toBe(0);
+  });
+
+  it('reads the role profile once all of a batch\'s queues are held: a profile change queued before it wins', async () => {
+    const { d, q } = many(3);
+    await reconcile(d);
+    const role = d.store.userByUid(2000)!.role;
+    d.admin.setRoleProfile(role, { disk: '2G' }); // every member's quota now differs
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const admin = d.queue.run(2002, async () => {
+      await gate;
+      d.admin.setRoleProfile(role, { disk: '3G' });
+    });
+    const run = reconcile(d);
+    await new Promise((r) => setImmediate(r));
+    release();
+    await admin;
+    expect((await run).quotas.map((x) => x.uid)).toEqual([2000, 2001, 2002]);
+    expect([2000, 2001, 2002].map((u) => q.users.get(u)?.hardBytes)).toEqual([3 * G, 3 * G, 3 * G]);
   });
 });
