@@ -1,5 +1,5 @@
 // `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser, createuser, flood, placement),
-// and on the host itself (root) quota and limitevents; writes docs/benchmarks.md and docs/benchmarks.json. `BENCH_ONLY=quota,limitevents` starts no container.
+// and on the host itself (root) quota and limitevents, and in a qemu VM of its own quotavm; writes docs/benchmarks.md and docs/benchmarks.json. `BENCH_ONLY=quota,limitevents` starts no container.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,8 @@ import { runFlood } from './flood';
 import { runPlacement } from './placement';
 import { runQuota } from './quota';
 import { runLimitEvents } from './limit-events';
+import { runQuotaVm } from './quota-vm';
+import { vmUnavailableReason } from '../test/e2e/lib/vm';
 
 const env = process.env;
 const num = (k: string, d: number): number => (env[k] ? Number(env[k]) : d);
@@ -180,4 +182,18 @@ COMMIT;`);
     console.log('limit events', { idle: x.idle.map((i) => [i.label, i.corePercent]), latency: x.latency.map((l) => ({ pollSec: l.pollSec, ...l.ms, missed: l.missed })), load: x.load, leftovers: x.leftovers });
     expect(x.leftovers).toEqual([]);
   });
+
+  it.runIf(ONLY.has('quotavm'))('11. Reconcile applying quotas for 1,000 users in the qemu VM (ext4 usrquota): setquota -b against every quota matching and against single setquota calls', async (ctx) => {
+    // Boots its own VM (about 3 minutes before the runs); hold /tmp/e2e.lock around the whole bench run, as for the VM tests.
+    const why = vmUnavailableReason();
+    if (why) {
+      console.warn(`*** SKIPPING quotavm: ${why} ***`);
+      return ctx.skip();
+    }
+    results.quotaVm = await runQuotaVm({ users: num('BENCH_QUOTAVM_USERS', 1000), firstUid: num('BENCH_QUOTAVM_UID0', 20_000), rounds: num('BENCH_QUOTAVM_ROUNDS', 3) });
+    write();
+    const q = results.quotaVm;
+    console.log('quota vm', { runs: q.runs, single: q.single, tool: q.tool, stderrCheck: q.stderrCheck, setupSec: q.setupSec, load: q.load });
+    expect(q.runs.filter((r) => /differs/.test(r.label)).every((r) => r.errors === 0 && r.limitsSeen === q.opts.users)).toBe(true);
+  }, 40 * 60_000);
 });

@@ -8,13 +8,14 @@ import type { FloodResult, HookPhase } from '../flood';
 import { renderPlacement, type PlacementResult } from '../placement';
 import { renderQuota, type QuotaResult } from '../quota';
 import { renderLimitEvents, type LimitEventsResult } from '../limit-events';
+import { renderQuotaVm, type QuotaVmResult } from '../quota-vm';
 import type { Machine } from './machine';
 import { f, type Summary } from './stats';
 
 export interface Results {
   when: string; machine: Machine; dist: string; login?: LoginOverheadResult; throughput?: ThroughputResult; throughputNoSlice?: ThroughputResult;
   reconcile?: ReconcileResult; breakdown?: BreakdownResult; listUsers?: ListUsersResult; getUser?: GetUserResult; createUser?: CreateUserResult;
-  flood?: FloodResult; placement?: PlacementResult; quota?: QuotaResult; limitEvents?: LimitEventsResult; notes: string[];
+  flood?: FloodResult; placement?: PlacementResult; quota?: QuotaResult; limitEvents?: LimitEventsResult; quotaVm?: QuotaVmResult; notes: string[];
   /** benchmarks this run did not run (BENCH_ONLY), whose figures were kept from an earlier run: which run each came from */
   kept?: KeptSection[];
 }
@@ -24,11 +25,11 @@ export interface KeptSection { bench: string; when: string; dist: string; machin
 export const SECTIONS: Record<string, readonly (keyof Results)[]> = {
   login: ['login', 'breakdown'], throughput: ['throughput', 'throughputNoSlice'], reconcile: ['reconcile'],
   listusers: ['listUsers'], getuser: ['getUser'], createuser: ['createUser'], flood: ['flood'], placement: ['placement'], quota: ['quota'],
-  limitevents: ['limitEvents'],
+  limitevents: ['limitEvents'], quotavm: ['quotaVm'],
 };
 
-/** Benchmarks that run on this host itself, not in the container (they need root here, not the container tooling). */
-export const HOST_ONLY: ReadonlySet<string> = new Set(['quota', 'limitevents']);
+/** Benchmarks that run on this host itself, not in the container (they need root here, not the container tooling; quotavm boots its own qemu VM). */
+export const HOST_ONLY: ReadonlySet<string> = new Set(['quota', 'limitevents', 'quotavm']);
 
 /**
  * A run of some benchmarks only (BENCH_ONLY) keeps the others' published figures: each benchmark not in `ran` that the
@@ -64,7 +65,7 @@ export function renderReport(r: Results): string {
     `- CPU: ${m.cpu}, ${m.cores} cores available; RAM ${m.ramGiB} GiB`,
     `- Kernel ${m.kernel}; host ${m.os}; host Node ${m.hostNode}`,
     m.containerNode === undefined && hostRan.length
-      ? `- This run started no container: its benchmarks (${hostRan.join(', ')}) ran on the host itself, diycloudd on the host Node`
+      ? `- This run started no container: its benchmarks (${hostRan.join(', ')}) ran on the host itself, diycloudd on the host Node${hostRan.includes('quotavm') ? ' (quotavm: in its own qemu VM, diycloudd on the guest\'s Node)' : ''}`
       : `- Benchmarks run in a Debian ${r.dist} systemd-nspawn container (systemd as PID 1, real logind and system bus), sharing the host's cores; container Node ${m.containerNode ?? '?'} (diycloudd runs on it under its unit)`,
     '',
   ];
@@ -198,6 +199,7 @@ export function renderReport(r: Results): string {
   if (r.quota) out.push(h2('quota', '9. Disk quotas on this host: idle memory, ListUsers with disk usage, Reconcile applying quotas'), '', ...renderQuota(r.quota));
   // the anchor stays the same whether or not the section was kept (other docs link to it)
   if (r.limitEvents) out.push('<a id="limit-events"></a>', '', h2('limitevents', '10. Limit events on this host: the watcher\'s idle CPU with 1,000 user cgroups, and signal latency'), '', ...renderLimitEvents(r.limitEvents));
+  if (r.quotaVm) out.push('<a id="quota-vm"></a>', '', h2('quotavm', '11. Reconcile applying quotas for 1,000 users in the VM (ext4 usrquota, setquota -b)'), '', ...renderQuotaVm(r.quotaVm));
   if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }
