@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { e2eSkip, REPO_ROOT, type Dist } from '../test/e2e/lib/container';
 import { setupLoginEnv, type LoginEnv } from '../test/e2e/lib/login-env';
 import { describeHost } from './lib/machine';
-import { HOST_ONLY, keepEarlier, renderReport, SECTIONS, type Results } from './lib/report';
+import { extractNotes, HOST_ONLY, keepEarlier, renderReport, SECTIONS, type Results } from './lib/report';
 import { runLoginLoops, runLoginOverhead } from './login-overhead';
 import { runThroughput } from './throughput';
 import { runHookBreakdown } from './hook-breakdown';
@@ -47,7 +47,8 @@ describe.skipIf(skip)(`diycloud benchmarks (${DIST})`, () => {
   if (env.BENCH_KEEP !== '0' && existsSync(prevJson)) keepEarlier(results, JSON.parse(readFileSync(prevJson, 'utf8')) as Results, ONLY);
   const write = (): void => {
     mkdirSync(dirname(OUT), { recursive: true });
-    writeFileSync(OUT, renderReport(results));
+    // hand-written notes in the file (<!-- note:BENCH --> blocks) stay at the end of their sections
+    writeFileSync(OUT, renderReport(results, existsSync(OUT) ? extractNotes(readFileSync(OUT, 'utf8')) : new Map()));
     writeFileSync(OUT.replace(/\.md$/, '.json'), JSON.stringify(results, null, 1) + '\n');
   };
 

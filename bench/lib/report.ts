@@ -49,7 +49,18 @@ const row = (name: string, s: Summary, extra = ''): string =>
   `| ${name} | ${s.n} | ${f(s.median)} | ${f(s.p95)} | ${f(s.p99)} | ${f(s.min)} | ${f(s.max)} |${extra}`;
 const verdict = (ok: boolean): string => (ok ? '**met**' : '**MISSED**');
 
-export function renderReport(r: Results): string {
+/**
+ * Hand-written notes in the generated report: a block `<!-- note:BENCH -->` … `<!-- /note -->` (BENCH a
+ * BENCH_ONLY name). Regenerating keeps every block at the end of its benchmark's section (or under
+ * Notes when the section is gone), so commentary written next to the figures survives a rerun.
+ */
+export function extractNotes(md: string): Map<string, string[]> {
+  const notes = new Map<string, string[]>();
+  for (const m of md.matchAll(/<!-- note:([a-z]+) -->\n[\s\S]*?<!-- \/note -->/g)) notes.set(m[1], [...(notes.get(m[1]) ?? []), m[0]]);
+  return notes;
+}
+
+export function renderReport(r: Results, notes: ReadonlyMap<string, readonly string[]> = new Map()): string {
   const m = r.machine;
   /** the host-only benchmarks this run measured (not kept) */
   const hostRan = [...HOST_ONLY].filter((b) => SECTIONS[b].some((k) => r[k] !== undefined) && !r.kept?.some((x) => x.bench === b));
@@ -76,8 +87,17 @@ export function renderReport(r: Results): string {
       ? `on the host itself (no container), ${km.cpu}, ${km.cores} cores, RAM ${km.ramGiB} GiB, kernel ${km.kernel}, host Node ${km.hostNode}`
       : `Debian ${ks[0].dist} container on ${km.cpu}, ${km.cores} cores, RAM ${km.ramGiB} GiB, kernel ${km.kernel}, container Node ${km.containerNode ?? '?'}`));
   }
+  const placed = new Set<string>();
+  let section: string | null = null;
+  /** The notes of the section that just ended go at its end. */
+  const flushNotes = (): void => {
+    if (section && !placed.has(section)) for (const n of notes.get(section) ?? []) out.push(n, '');
+    if (section) placed.add(section);
+  };
   /** A heading, marked when its figures were kept from an earlier run. */
   const h2 = (bench: string, title: string): string => {
+    flushNotes();
+    section = bench;
     const k = r.kept?.find((x) => x.bench === bench);
     return `## ${title}${k ? ` (kept from an earlier run: ${k.when})` : ''}`;
   };
@@ -200,7 +220,9 @@ export function renderReport(r: Results): string {
   // the anchor stays the same whether or not the section was kept (other docs link to it)
   if (r.limitEvents) out.push('<a id="limit-events"></a>', '', h2('limitevents', '10. Limit events on this host: the watcher\'s idle CPU with 1,000 user cgroups, and signal latency'), '', ...renderLimitEvents(r.limitEvents));
   if (r.quotaVm) out.push('<a id="quota-vm"></a>', '', h2('quotavm', '11. Reconcile applying quotas for 1,000 users in the VM (ext4 usrquota, setquota -b)'), '', ...renderQuotaVm(r.quotaVm));
-  if (r.notes.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
+  flushNotes();
+  const orphans = [...notes].filter(([b]) => !placed.has(b)).flatMap(([, n]) => n);
+  if (r.notes.length || orphans.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '', ...orphans.flatMap((n) => [n, '']));
   return out.join('\n');
 }
 
