@@ -102,9 +102,12 @@ export async function enforceDiskBatch(deps: AppDeps, items: readonly DiskBatchI
     return steps.length ? [{ ...i, steps }] : [];
   });
   const owners = new Map<number, QuotaOwner>();
-  await forEachLimited(todo, LOOKUP_CONCURRENCY, async (i) => {
-    const lookup = i.knownName === null || i.steps.some((s) => backendOf(s.path)?.needsHome !== false);
-    if (!lookup) return void owners.set(i.uid, { uid: i.uid, name: i.knownName!, home: null });
+  const lookups = todo.filter((i) => {
+    if (i.knownName === null || i.steps.some((s) => backendOf(s.path)?.needsHome !== false)) return true;
+    owners.set(i.uid, { uid: i.uid, name: i.knownName, home: null });
+    return false;
+  });
+  await forEachLimited(lookups, LOOKUP_CONCURRENCY, async (i) => {
     try {
       owners.set(i.uid, await quotaOwner(deps, i.uid, i.knownName));
     } catch (e) {

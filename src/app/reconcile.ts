@@ -1,6 +1,6 @@
 // Use case: re-apply every allocation to every user cgroup and quota path, and undo stale limits.
 
-import { diskDiffers, diskTargets, NO_CGROUP_LIMITS, type DiskStep } from '../core/enforcement-plan';
+import { diskDiffers, diskTargets, NO_CGROUP_LIMITS, type DiskSettings } from '../core/enforcement-plan';
 import { isManagedUid } from '../core/login-policy';
 import type { RawOverrides, UserRecord } from '../core/ports';
 import type { AppDeps } from './deps';
@@ -55,17 +55,19 @@ export async function reconcile(deps: AppDeps): Promise<ReconcileReport> {
   const policy = { paths: deps.quotas.map((q) => q.path), softShare: deps.config.quota.softShare };
   // Whose quota differs from the plan, by the bulk reads: nobody's quota costs a process unless it must change.
   // The listed records and one read per role stand in for allocationOf's two reads per user (this only picks who is due).
-  const diskDue = new Map<number, Set<string>>();
+  const diskDue = new Map<number, Decided>();
   const roles = new RoleProfiles(deps);
   const records = new Map<number, UserRecord | null>(deps.admin.listUsers({}).map((u) => [u.uid, u]));
   for (const uid of managed) if (!records.has(uid)) records.set(uid, null);
   for (const [uid, record] of records) {
     if (!isManagedUid(uid, deps.config)) continue;
-    for (const want of diskTargets(decisionFor(deps, uid, record, roles.of(record)).allocation, policy)) {
+    const profile = roles.of(record);
+    const targets = diskTargets(decisionFor(deps, uid, record, profile).allocation, policy).filter((want) => {
       const p = disk.paths.find((x) => x.path === want.path);
-      if (!p || p.state === 'off') continue;
-      if (p.usage === null ? live.has(uid) : diskDiffers(p.usage.get(uid), want, p.softLimits)) diskDue.set(uid, (diskDue.get(uid) ?? new Set()).add(want.path));
-    }
+      if (!p || p.state === 'off') return false;
+      return p.usage === null ? live.has(uid) : diskDiffers(p.usage.get(uid), want, p.softLimits);
+    });
+    if (targets.length) diskDue.set(uid, { record, profile, targets });
   }
   // The cgroup (and device) step per user; its disk steps are left out (no quota paths) and batched
   // below. A memory ratchet this schedules steps the cgroup only, which is all a ratchet changes.
@@ -92,7 +94,7 @@ export async function reconcile(deps: AppDeps): Promise<ReconcileReport> {
         names.set(uid, item.knownName);
         return item;
       }));
-    }).catch((e: unknown) => new Map<number, DiskOutcome[]>(batch.map((uid) => [uid, [...diskDue.get(uid)!].map((path) => ({ path, result: 'failed' as const, warning: null, error: (e as Error).message }))])));
+    }).catch((e: unknown) => new Map<number, DiskOutcome[]>(batch.map((uid) => [uid, diskDue.get(uid)!.targets.map(({ path }) => ({ path, result: 'failed' as const, warning: null, error: (e as Error).message }))])));
     for (const uid of batch) {
       const user = names.get(uid) ?? null;
       for (const d of outcomes.get(uid) ?? []) {
@@ -120,11 +122,28 @@ export async function reconcile(deps: AppDeps): Promise<ReconcileReport> {
   return { backend: deps.cgroups.backend, slices: uids.length, managed: managed.length, changed, quotas, reverted, released, errors, durationMs: deps.clock.now().getTime() - started };
 }
 
-/** The user's disk steps on the due paths, decided now (inside the user's queue: an admin's change in between is not undone). */
-function dueItem(deps: AppDeps, uid: number, record: UserRecord | null, paths: ReadonlySet<string>, roles: RoleProfiles): DiskBatchItem {
-  const policy = { paths: deps.quotas.map((q) => q.path).filter((p) => paths.has(p)), softShare: deps.config.quota.softShare };
-  const steps: DiskStep[] = diskTargets(decisionFor(deps, uid, record, roles.of(record)).allocation, policy).map((d) => ({ resource: 'disk', ...d, fatal: false }));
-  return { uid, knownName: record?.username ?? null, steps };
+/** What decided a user's due quotas in the due check (targets: the paths where the filesystem differed). */
+interface Decided {
+  readonly record: UserRecord | null;
+  readonly profile: RawOverrides | null;
+  readonly targets: readonly DiskSettings[];
+}
+
+const sameOverrides = (a: RawOverrides | null, b: RawOverrides | null): boolean =>
+  a === b || (a !== null && b !== null && a.cpu === b.cpu && a.memory === b.memory && a.disk === b.disk && a.gpu === b.gpu && a.tasks === b.tasks);
+
+/**
+ * The user's disk steps on the due paths, as their record and role profile say now (inside the
+ * user's queue: an admin's change in between is not undone). The allocation is decided again only
+ * when either changed since the due check: a decision is most of a quota's cost in a batch.
+ */
+function dueItem(deps: AppDeps, uid: number, record: UserRecord | null, before: Decided, roles: RoleProfiles): DiskBatchItem {
+  const profile = roles.of(record);
+  const was = before.record;
+  const same = (was === null ? record === null : record !== null && record.role === was.role && sameOverrides(record.overrides, was.overrides)) && sameOverrides(profile, before.profile);
+  const paths = new Set(before.targets.map((t) => t.path));
+  const targets = same ? before.targets : diskTargets(decisionFor(deps, uid, record, profile).allocation, { paths: deps.quotas.map((q) => q.path).filter((p) => paths.has(p)), softShare: deps.config.quota.softShare });
+  return { uid, knownName: record?.username ?? null, steps: targets.map((d) => ({ resource: 'disk', ...d, fatal: false })) };
 }
 
 /** Role profiles read once each (allocationOf reads the role for every user: most of its cost over 1,000 users). */
