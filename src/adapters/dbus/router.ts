@@ -6,6 +6,7 @@ import type { Caller, Logger } from '../../core/ports';
 import type { PriorityLane } from '../async/priority-lane';
 import type { CallerResolver, Credentials } from './caller';
 import { toErrorReply } from './error-reply';
+import { JsonArray, sendJsonArrayReturn } from './json-array-reply';
 
 export interface CallContext {
   /** The sender's credentials, and whether its message set ALLOW_INTERACTIVE_AUTHORIZATION. */
@@ -139,7 +140,13 @@ export function createRouter(opts: { bus: MessageBus; object: ObjectDef; callers
   };
 
   const reply = (msg: Message, sig: string, body: unknown[]): void => {
-    if (!(msg.flags & NO_REPLY_EXPECTED)) bus.send(Message.newMethodReturn(msg, sig, body));
+    if (msg.flags & NO_REPLY_EXPECTED) return;
+    // A JSON array (ListUsers: megabytes) is marshalled element by element into one buffer, where the socket allows.
+    if (sig === 's' && body.length === 1 && body[0] instanceof JsonArray) {
+      if (sendJsonArrayReturn(bus, msg, body[0])) return;
+      body = [body[0].text()];
+    }
+    bus.send(Message.newMethodReturn(msg, sig, body));
   };
   const fail = (msg: Message, name: string, text: string): void => {
     if (!(msg.flags & NO_REPLY_EXPECTED)) bus.send(Message.newError(msg as unknown as string, name, text)); // types.d.ts is wrong: it takes the Message
