@@ -20,6 +20,7 @@ export interface Row {
 export const ROWS: Record<string, Row> = {
   CheckLogin: { need: 'root', args: (t) => ['sss', t.target, 'login', ''] },
   OpenSession: { need: 'root', args: (t) => ['ssss', t.target, 'login', 'tty63', ''] },
+  OpenSessionHere: { need: 'root', args: (t) => ['ssss', t.target, 'login', 'tty63', ''] },
   CloseSession: { need: 'root', args: (t) => ['ssss', t.target, 'login', 'tty63', ''] },
   Reconcile: { need: 'root', args: () => [''] },
   // someone else's record (one's own needs nothing: checked separately)

@@ -125,7 +125,7 @@ describe.skipIf(!isRoot)('diycloudd on a real dbus-daemon', () => {
   });
 
   it('root-only methods refuse other callers, by bus policy and by the daemon\'s own check', async () => {
-    for (const [m, sig, ...args] of [['OpenSession', 'ssss', 'x', 's', 't', 'r'], ['Reconcile', ''], ['CheckLogin', 'sss', 'x', 's', 'r']] as string[][]) {
+    for (const [m, sig, ...args] of [['OpenSession', 'ssss', 'x', 's', 't', 'r'], ['OpenSessionHere', 'ssss', 'x', 's', 't', 'r'], ['Reconcile', ''], ['CheckLogin', 'sss', 'x', 's', 'r']] as string[][]) {
       const r = await busctl(bus.address, ['call', ...MGR, m, ...(sig ? [sig, ...args] : [])], { asUid: 65534 });
       expect(r.code, m).not.toBe(0);
       expect(r.stderr, m).toMatch(/Access denied/);
@@ -140,7 +140,7 @@ describe.skipIf(!isRoot)('diycloudd on a real dbus-daemon', () => {
     ['colon', 'a:b'], ['slash', 'a/b'], ['space', 'a b'], ['tab', 'a\tb'], ['33 characters', 'a'.repeat(33)],
   ])('a malformed user name (%s) gets InvalidArgument, changes nothing and the daemon stays up', async (_label, name) => {
     const before = sql(d.dbPath, 'SELECT count(*) AS n FROM sessions');
-    for (const [m, sig, extra] of [['OpenSession', 'ssss', 3], ['CheckLogin', 'sss', 2], ['GetUser', 's', 0]] as [string, string, number][]) {
+    for (const [m, sig, extra] of [['OpenSession', 'ssss', 3], ['OpenSessionHere', 'ssss', 3], ['CheckLogin', 'sss', 2], ['GetUser', 's', 0]] as [string, string, number][]) {
       const r = await busctl(bus.address, ['call', ...MGR, m, sig, name, ...Array(extra).fill('x')]);
       expect(r.code, m).not.toBe(0);
       expect(r.stderr.length, m).toBeLessThan(400);
