@@ -1,7 +1,7 @@
 // Use case: turn cgroup counter samples and disk usage into limit events (journal, signal, row, terminal message).
 
 import type { Config } from '../core/config';
-import type { LimitEventSignals, LimitEventStore, LimitSample, LimitWatcher, TerminalNotifier } from '../core/event-ports';
+import type { LimitEventRow, LimitEventSignals, LimitEventStore, LimitSample, LimitWatcher, TerminalNotifier } from '../core/event-ports';
 import { EMPTY_SNAPSHOT, MessageRateLimit, limitEvents, mergeSnapshot, quotaLevel, retentionCutoffUsec, terminalMessage, type CounterSnapshot, type LimitEvent, type QuotaLevel } from '../core/limit-events';
 import type { Logger } from '../core/ports';
 import type { AppDeps } from './deps';
@@ -125,9 +125,23 @@ export async function diskLevelsOf(deps: AppDeps): Promise<Map<number, Record<st
 }
 
 /** GetUser's `events` field: newest first, within retention. */
-export function recentLimitEvents(deps: AppDeps, uid: number): { at: string; resource: string; kind: string; count: number }[] {
+export function recentLimitEvents(deps: AppDeps, uid: number): RecentEvent[] {
   const store = deps.limitEvents;
   if (!store) return [];
-  const since = retentionCutoffUsec(deps.clock.now().getTime(), deps.config.events?.retentionSec ?? 7 * 86400);
-  return store.recent(uid, since, RECENT_EVENTS).map((r) => ({ at: new Date(Math.floor(r.atUsec / 1000)).toISOString(), resource: r.resource, kind: r.kind, count: r.count }));
+  return store.recent(uid, eventsSince(deps), RECENT_EVENTS).map(recentEvent);
 }
+
+/** recentLimitEvents of every uid, from one query (ListUsers: not one query per user); a uid without events has no entry. */
+export function recentLimitEventsOfAll(deps: AppDeps): Map<number, RecentEvent[]> {
+  const byUid = new Map<number, RecentEvent[]>();
+  for (const r of deps.limitEvents?.recentOfAll(eventsSince(deps), RECENT_EVENTS) ?? []) {
+    const list = byUid.get(r.uid);
+    if (list) list.push(recentEvent(r));
+    else byUid.set(r.uid, [recentEvent(r)]);
+  }
+  return byUid;
+}
+
+type RecentEvent = { at: string; resource: string; kind: string; count: number };
+const recentEvent = (r: LimitEventRow): RecentEvent => ({ at: new Date(Math.floor(r.atUsec / 1000)).toISOString(), resource: r.resource, kind: r.kind, count: r.count });
+const eventsSince = (deps: AppDeps): number => retentionCutoffUsec(deps.clock.now().getTime(), deps.config.events?.retentionSec ?? 7 * 86400);

@@ -13,6 +13,7 @@ import type { AppDeps } from './deps';
 import { decisionFor, enforceAfterChange, enforceAllocation } from './enforce-allocation';
 import { diskUsageOf, readDiskUsage } from './disk-usage';
 import { getUser, userView, type UserView } from './get-user';
+import { recentLimitEventsOfAll } from './limit-events';
 import { managedUser, requireRole } from './managed-user';
 import { syncGroups } from './sync-groups';
 
@@ -47,12 +48,13 @@ export async function listUsers(deps: AppDeps, caller: Caller, filter: { role?: 
   await forEachLimited(rows.filter((r) => live.has(r.uid)), 24, async (r) => void states.set(r.uid, await deps.cgroups.observe(r.uid)));
   // Most users share their role's allocation: decide each distinct (role, overrides) pair once.
   const decided = new Map<string, AllocationDecision>();
+  const events = recentLimitEventsOfAll(deps);
   return rows.map((r) => {
     const profile = profiles.get(r.role) ?? null;
     const key = `${r.role}\0${JSON.stringify(r.overrides)}`;
     let d = decided.get(key);
     if (!d) decided.set(key, (d = decisionFor(deps, r.uid, r, profile)));
-    return userView(deps, { name: r.username, uid: r.uid, record: r }, states.get(r.uid) ?? null, d, diskUsageOf(disk, r.uid, d.allocation));
+    return userView(deps, { name: r.username, uid: r.uid, record: r }, states.get(r.uid) ?? null, d, diskUsageOf(disk, r.uid, d.allocation), events.get(r.uid) ?? []);
   });
 }
 

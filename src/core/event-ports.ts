@@ -41,6 +41,8 @@ export interface LimitEventStore {
   add(row: LimitEventRow): void;
   /** The newest `limit` rows of `uid` at or after `sinceUsec`. */
   recent(uid: number, sinceUsec: number, limit: number): LimitEventRow[];
+  /** What `recent` returns, for every uid at once (one query for a listing): newest first within each uid. */
+  recentOfAll(sinceUsec: number, limitPerUid: number): LimitEventRow[];
   /** Deletes rows older than `beforeUsec`; the number deleted. */
   prune(beforeUsec: number): number;
 }

@@ -19,6 +19,10 @@ export class SqliteLimitEvents implements LimitEventStore {
     this.q = {
       add: db.prepare('INSERT INTO limit_events (uid, resource, kind, count, at_usec) VALUES (?, ?, ?, ?, ?)'),
       recent: db.prepare('SELECT uid, resource, kind, count, at_usec FROM limit_events WHERE uid = ? AND at_usec >= ? ORDER BY at_usec DESC, id DESC LIMIT ?'),
+      // Every uid's newest rows in one statement, in the same order as `recent` within each uid.
+      recentOfAll: db.prepare(`SELECT uid, resource, kind, count, at_usec FROM (
+          SELECT uid, resource, kind, count, at_usec, id, row_number() OVER (PARTITION BY uid ORDER BY at_usec DESC, id DESC) AS n FROM limit_events WHERE at_usec >= ?)
+        WHERE n <= ? ORDER BY uid, at_usec DESC, id DESC`),
       prune: db.prepare('DELETE FROM limit_events WHERE at_usec < ?'),
     };
   }
@@ -29,6 +33,10 @@ export class SqliteLimitEvents implements LimitEventStore {
 
   recent(uid: number, sinceUsec: number, limit: number): LimitEventRow[] {
     return (this.q.recent.all(uid, Math.floor(sinceUsec), limit) as Row[]).map((r) => ({ uid: r.uid, resource: r.resource, kind: r.kind, count: r.count, atUsec: r.at_usec }));
+  }
+
+  recentOfAll(sinceUsec: number, limitPerUid: number): LimitEventRow[] {
+    return (this.q.recentOfAll.all(Math.floor(sinceUsec), limitPerUid) as Row[]).map((r) => ({ uid: r.uid, resource: r.resource, kind: r.kind, count: r.count, atUsec: r.at_usec }));
   }
 
   prune(beforeUsec: number): number {
