@@ -51,8 +51,9 @@ export function addDoctorCommand(program: Command): void {
     .addHelpText('after', `
 Checks: the config parses; cgroup controllers (systemd as PID 1, else a cgroupfs v2 or v1
 hierarchy with cpu and memory); disk quotas on each [Quota] Paths entry (default: the filesystem
-holding /home): enforced is ok, accounting only is a warning, off fails; the PAM hook binary
-(/usr/libexec/diycloud/pam-hook); the diycloud lines in /etc/pam.d/common-account and
+holding /home): enforced is ok, accounting only is a warning, off fails; the PAM gate
+(pam_diycloud.so beside pam_unix.so, or /usr/libexec/diycloud/pam-hook where the PAM lines
+still run it with pam_exec); the diycloud lines in /etc/pam.d/common-account and
 common-session; the diycloudd unit (on systemd); and whether diycloudd answers on the bus.
 
 Examples:
