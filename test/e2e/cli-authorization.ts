@@ -20,13 +20,14 @@ export interface CliCall {
 
 export const BUSCTL_ONLY = 'busctl only';
 
-/** The methods without a diycloudctl command: the login path, called by the PAM hook as root. */
-export const EXPECTED_BUSCTL_ONLY = ['CheckLogin', 'OpenSession', 'CloseSession'];
+/** The methods without a diycloudctl command: the login path, called by the PAM gate as root. */
+export const EXPECTED_BUSCTL_ONLY = ['CheckLogin', 'OpenSession', 'OpenSessionHere', 'CloseSession'];
 
 /** Every method of org.diycloud.Manager1: the invocations that call it, or "busctl only". */
 export const CLI_ROWS: Record<string, readonly CliCall[] | typeof BUSCTL_ONLY> = {
   CheckLogin: BUSCTL_ONLY,
   OpenSession: BUSCTL_ONLY,
+  OpenSessionHere: BUSCTL_ONLY,
   CloseSession: BUSCTL_ONLY,
   Reconcile: [{ argv: () => ['reconcile'], ok: 0 }],
   // someone else's record (one's own needs nothing)
