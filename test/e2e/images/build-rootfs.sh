@@ -1,17 +1,24 @@
 #!/bin/bash
 # Builds (and caches) a bootable Debian rootfs tarball for the diycloud end-to-end container tests.
-# Usage: build-rootfs.sh DIST OUTDIR   (DIST = bookworm|trixie). Prints the path of OUTDIR/rootfs-DIST.tar.
+# Usage: build-rootfs.sh DIST OUTDIR [build]   (DIST = bookworm|trixie). Prints the path of OUTDIR/rootfs-DIST.tar
+# (OUTDIR/buildroot-DIST.tar with "build": the same system plus the compilers, node-gyp, dpkg-dev and lintian
+# that packaging/build-packages.sh builds and checks each distribution's package with).
 # Cache: $DIYCLOUD_E2E_CACHE (default /var/cache/diycloud-e2e), keyed by a hash of dist + package list + this script.
 set -euo pipefail
 
 DIST=${1:?usage: build-rootfs.sh DIST OUTDIR}
 OUTDIR=${2:?usage: build-rootfs.sh DIST OUTDIR}
+FLAVOUR=${3:-boot}
 case "$DIST" in bookworm|trixie) ;; *) echo "build-rootfs.sh: unsupported DIST '$DIST'" >&2; exit 2;; esac
+case "$FLAVOUR" in boot) NAME=rootfs;; build) NAME=buildroot;; *) echo "build-rootfs.sh: unsupported flavour '$FLAVOUR'" >&2; exit 2;; esac
 CACHE=${DIYCLOUD_E2E_CACHE:-/var/cache/diycloud-e2e}
 
 # polkitd is the package name on both bookworm and trixie; libnode-dev gives node-gyp the headers
 # that match the container's own nodejs (used by packaging/build-runtime-modules.sh).
 PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,openssh-server,openssh-client,sudo,iproute2,procps,nodejs,libnode-dev,pamtester,sqlite3,passwd,login,cron,libpam-runtime,util-linux,ca-certificates"
+# The build root: native code is compiled by the distribution's own gcc against its own libraries and
+# node headers, and the .deb is checked by its own lintian.
+[ "$FLAVOUR" = build ] && PACKAGES="$PACKAGES,gcc,g++,make,libc6-dev,python3,libpam0g-dev,libsystemd-dev,node-gyp,dpkg-dev,binutils,lintian,man-db,file"
 
 # The mirror is read at run time from the host's apt configuration; never hard-code it.
 SOURCES=/etc/apt/sources.list.d/debian.sources
@@ -20,11 +27,11 @@ mapfile -t URIS < <(awk '/^URIs:/{print $2}' "$SOURCES")
 MIRROR=${URIS[0]:?no URIs: line in $SOURCES}
 SECURITY=${URIS[1]:-}
 
-KEY=$( { echo "$DIST"; echo "$PACKAGES"; echo "$MIRROR $SECURITY"; cat "$0"; } | sha256sum | cut -c1-16)
-TARBALL="$CACHE/rootfs-$DIST-$KEY.tar"
+KEY=$( { echo "$DIST $FLAVOUR"; echo "$PACKAGES"; echo "$MIRROR $SECURITY"; cat "$0"; } | sha256sum | cut -c1-16)
+TARBALL="$CACHE/$NAME-$DIST-$KEY.tar"
 mkdir -p "$CACHE" "$OUTDIR"
 
-exec 9>"$CACHE/.lock-$DIST"
+exec 9>"$CACHE/.lock-$NAME-$DIST"
 flock 9
 if [ ! -s "$TARBALL" ]; then
   echo "build-rootfs.sh: building $DIST rootfs (cache miss: $TARBALL)" >&2
@@ -42,7 +49,7 @@ if [ ! -s "$TARBALL" ]; then
   mv "$tmp" "$TARBALL"
   trap - EXIT
   # keep only the newest tarball per dist
-  find "$CACHE" -maxdepth 1 -name "rootfs-$DIST-*.tar" ! -name "rootfs-$DIST-$KEY.tar" -delete
+  find "$CACHE" -maxdepth 1 -name "$NAME-$DIST-*.tar" ! -name "$NAME-$DIST-$KEY.tar" -delete
 fi
-ln -f "$TARBALL" "$OUTDIR/rootfs-$DIST.tar" 2>/dev/null || cp -f "$TARBALL" "$OUTDIR/rootfs-$DIST.tar"
-echo "$OUTDIR/rootfs-$DIST.tar"
+ln -f "$TARBALL" "$OUTDIR/$NAME-$DIST.tar" 2>/dev/null || cp -f "$TARBALL" "$OUTDIR/$NAME-$DIST.tar"
+echo "$OUTDIR/$NAME-$DIST.tar"
