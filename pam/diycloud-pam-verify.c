@@ -1,7 +1,9 @@
 /* diycloud-pam-verify: proves a user's current password through PAM, for diycloudd's SetPassword.
  *
  * Usage: diycloud-pam-verify -- USER   (the password on stdin, one line, never in argv)
- * Runs PAM service "diycloud" (pam/diycloud.pam: the system's auth and account stacks):
+ * Runs PAM service "diycloud" (the system's auth and account stacks): /etc/pam.d/diycloud where an admin
+ * made one, else the packaged /usr/lib/diycloud/pam.d/diycloud (pam/diycloud.pam), read through
+ * pam_start_confdir, so installing or removing the package never adds or leaves a file in /etc/pam.d.
  * pam_authenticate, then pam_acct_mgmt, so a locked or expired account does not pass (an expired
  * *password* does: changing it is the point). Exit status: 0 proven, 1 refused, 2 usage or error.
  * The environment is cleared first; nothing is printed but a one-line reason on stderr.
@@ -11,6 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#ifndef DIYCLOUD_PAM_DIR
+#define DIYCLOUD_PAM_DIR "/usr/lib/diycloud/pam.d"
+#endif
 
 static char password[520];
 
@@ -35,7 +42,8 @@ int main(int argc, char **argv) {
   password[strcspn(password, "\n")] = '\0';
   struct pam_conv c = {conv, NULL};
   pam_handle_t *h = NULL;
-  int r = pam_start("diycloud", argv[2], &c, &h);
+  int r = access("/etc/pam.d/diycloud", F_OK) == 0 ? pam_start("diycloud", argv[2], &c, &h)
+                                                   : pam_start_confdir("diycloud", argv[2], &c, DIYCLOUD_PAM_DIR, &h);
   if (r != PAM_SUCCESS) {
     fprintf(stderr, "pam_start: %s\n", pam_strerror(h, r));
     return 2;
