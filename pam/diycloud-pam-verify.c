@@ -42,8 +42,10 @@ int main(int argc, char **argv) {
   password[strcspn(password, "\n")] = '\0';
   struct pam_conv c = {conv, NULL};
   pam_handle_t *h = NULL;
-  int r = access("/etc/pam.d/diycloud", F_OK) == 0 ? pam_start("diycloud", argv[2], &c, &h)
-                                                   : pam_start_confdir("diycloud", argv[2], &c, DIYCLOUD_PAM_DIR, &h);
+  /* The packaged service only where it exists and no /etc/pam.d/diycloud does; otherwise PAM's own lookup
+   * (/etc/pam.d/diycloud, else /etc/pam.d/other), as before. */
+  int vendor = access("/etc/pam.d/diycloud", F_OK) != 0 && access(DIYCLOUD_PAM_DIR "/diycloud", F_OK) == 0;
+  int r = vendor ? pam_start_confdir("diycloud", argv[2], &c, DIYCLOUD_PAM_DIR, &h) : pam_start("diycloud", argv[2], &c, &h);
   if (r != PAM_SUCCESS) {
     fprintf(stderr, "pam_start: %s\n", pam_strerror(h, r));
     return 2;
