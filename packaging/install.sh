@@ -7,6 +7,8 @@
 #                       packaging/build-runtime-modules.sh; default: npm ci --omit=dev --omit=optional
 #   --prefix P          default /usr (/etc/diycloud and /var/lib/diycloud are not affected)
 #   --pam-module-dir D  where pam_diycloud.so goes; default: the directory holding pam_unix.so
+#   --pam-family F      debian or redhat: which system stacks pam-verify's PAM service includes
+#                       (common-auth/common-account or system-auth); default: what this host has
 # Builds TypeScript (npm run build) only when dist/ is missing.
 # Afterwards, enable the login hook yourself:   pam-auth-update --enable diycloud
 # and start the daemon:                         systemctl enable --now diycloudd.service
@@ -14,7 +16,7 @@ set -euo pipefail
 umask 022
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-DESTDIR="" NODE_MODULES="" PREFIX=/usr PAM_DIR=""
+DESTDIR="" NODE_MODULES="" PREFIX=/usr PAM_DIR="" PAM_FAMILY=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --destdir) DESTDIR=${2:?--destdir needs a value}; shift 2;;
@@ -25,6 +27,8 @@ while [ $# -gt 0 ]; do
     --prefix=*) PREFIX=${1#*=}; shift;;
     --pam-module-dir) PAM_DIR=${2:?--pam-module-dir needs a value}; shift 2;;
     --pam-module-dir=*) PAM_DIR=${1#*=}; shift;;
+    --pam-family) PAM_FAMILY=${2:?--pam-family needs a value}; shift 2;;
+    --pam-family=*) PAM_FAMILY=${1#*=}; shift;;
     -h|--help) awk 'NR>1 && !/^#/{exit} NR>1{sub(/^# ?/, ""); print}' "$0"; exit 0;;
     *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2;;
   esac
@@ -44,7 +48,8 @@ fi
 
 # 2. every required source, reported all at once
 missing=()
-for f in dist/entry/daemon.js dist/pam_diycloud.so dist/pam-hook dist/pam-verify pam/diycloud.pam package.json schema pam/pam-configs/diycloud \
+for f in dist/entry/daemon.js dist/pam_diycloud.so dist/pam-hook dist/pam-verify pam/diycloud.pam pam/diycloud-redhat.pam package.json schema pam/pam-configs/diycloud \
+         packaging/sysusers.d/diycloud.conf packaging/tmpfiles.d/diycloud.conf \
          systemd/diycloudd.service dbus/org.diycloud.Manager1.conf \
          dbus/org.diycloud.Manager1.xml packaging/diycloud.conf; do
   [ -e "$SRC/$f" ] || missing+=("$f")
@@ -69,7 +74,7 @@ fi
 [ -d "$NODE_MODULES/better-sqlite3" ] || echo "install.sh: warning: $NODE_MODULES has no better-sqlite3" >&2
 
 # 4. application tree
-rm -rf "$D$LIB/dist" "$D$LIB/node_modules" "$D$LIB/schema" "$D$LIB/dbus"
+rm -rf "$D$LIB/dist" "$D$LIB/node_modules" "$D$LIB/schema" "$D$LIB/dbus" "$D$LIB/pam.d"
 install -d -m 0755 "$D$LIB"
 cp -R "$SRC/dist" "$D$LIB/dist"
 cp -R "$NODE_MODULES" "$D$LIB/node_modules"
@@ -99,14 +104,28 @@ install -D -m 0644 "$SRC/dist/pam_diycloud.so" "$D$PAM_DIR/pam_diycloud.so"
 # The same gate as a pam_exec program, for stacks that want it run as a child (docs/pam-hook.md).
 install -D -m 0755 "$SRC/dist/pam-hook" "$D$PREFIX/libexec/diycloud/pam-hook"
 install -D -m 0755 "$SRC/dist/pam-verify" "$D$PREFIX/libexec/diycloud/pam-verify"
-# PAM service "diycloud": how SetPassword checks a user's current password (never overwritten).
-[ -e "$D/etc/pam.d/diycloud" ] || install -D -m 0644 "$SRC/pam/diycloud.pam" "$D/etc/pam.d/diycloud"
+# Run by the packages' removal scripts: takes diycloud's runtime limits off the user slices.
+install -D -m 0755 "$SRC/packaging/release-limits.sh" "$D$LIB/release-limits"
+# PAM service "diycloud": how SetPassword checks a user's current password. It lives in diycloud's own
+# directory (pam-verify reads it with pam_start_confdir), so /etc/pam.d gets no file of ours; an
+# /etc/pam.d/diycloud that an admin made (or an older install left) is used instead of it.
+if [ -z "$PAM_FAMILY" ]; then
+  if [ -e /etc/pam.d/common-auth ] || [ ! -e /etc/pam.d/system-auth ]; then PAM_FAMILY=debian; else PAM_FAMILY=redhat; fi
+fi
+case "$PAM_FAMILY" in
+  debian) install -D -m 0644 "$SRC/pam/diycloud.pam" "$D$LIB/pam.d/diycloud";;
+  redhat) install -D -m 0644 "$SRC/pam/diycloud-redhat.pam" "$D$LIB/pam.d/diycloud";;
+  *) die "--pam-family must be debian or redhat, not '$PAM_FAMILY'";;
+esac
 
 # 6. system integration files
 install -D -m 0644 "$SRC/systemd/diycloudd.service" "$D$PREFIX/lib/systemd/system/diycloudd.service"
 install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.conf" "$D$PREFIX/share/dbus-1/system.d/org.diycloud.Manager1.conf"
 install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.xml" "$D$PREFIX/share/dbus-1/interfaces/org.diycloud.Manager1.xml"
 install -D -m 0644 "$SRC/pam/pam-configs/diycloud" "$D$PREFIX/share/pam-configs/diycloud"
+# The role groups (sysusers.d) and the state and runtime directories (tmpfiles.d), for the packages' scripts.
+install -D -m 0644 "$SRC/packaging/sysusers.d/diycloud.conf" "$D$PREFIX/lib/sysusers.d/diycloud.conf"
+install -D -m 0644 "$SRC/packaging/tmpfiles.d/diycloud.conf" "$D$PREFIX/lib/tmpfiles.d/diycloud.conf"
 for f in "$SRC"/docs/*.md "$SRC"/README.md; do
   install -D -m 0644 "$f" "$D$PREFIX/share/doc/diycloud/$(basename "$f")"
 done
