@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { addAuditCommand } from './commands/audit';
 import { addDoctorCommand } from './commands/doctor';
 import { addLimitsCommands, addProfileCommands } from './commands/limits';
+import { addPamCommand } from './commands/pam';
 import { addReconcileCommand } from './commands/reconcile';
 import { addStatusCommand } from './commands/status';
 import { addUserCommands } from './commands/user';
@@ -45,5 +46,6 @@ Exit status: 0 on success, 2 for a usage error, otherwise the code of the daemon
   addProfileCommands(program);
   addAuditCommand(program);
   addDoctorCommand(program);
+  addPamCommand(program);
   return program;
 }
