@@ -151,14 +151,23 @@ function q(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The command line readline had: words split at ":" and "=" (COMP_WORDBREAKS) are glued back. */
+function lineOf(words: readonly string[]): string {
+  return words.reduce((line, w, i) => (i === 0 ? w : /^[:=]$/.test(w) || /^[:=]$/.test(words[i - 1]) ? line + w : `${line} ${w}`), '');
+}
+
+/** bash-completion's main script, where the host has it (then the script uses its _init_completion). */
+export const BASH_COMPLETION = '/usr/share/bash-completion/bash_completion';
+
 /**
- * Sources `script` in one plain bash (no bash-completion loaded) and, for each case, sets
- * COMP_WORDS to the words (the last is the word being completed) and COMP_CWORD to its index,
- * calls the function `complete -p diycloudctl` names, and returns each COMPREPLY.
- * `getent` is a shell function printing `passwd` instead of the host's users.
+ * Sources `script` in one bash (plain, or after bash-completion's main script) and, for each case,
+ * sets COMP_WORDS to the words as readline splits them (the last is the word being completed),
+ * COMP_CWORD, COMP_LINE and COMP_POINT, calls the function `complete -p diycloudctl` names, and
+ * returns each COMPREPLY. `getent` is a shell function printing `passwd` instead of the host's users.
  */
-export function runCompletion(script: string, cases: readonly (readonly string[])[], passwd: string): string[][] {
+export function runCompletion(script: string, cases: readonly (readonly string[])[], passwd: string, withBashCompletion = false): string[][] {
   const body = [
+    ...(withBashCompletion ? [`source ${BASH_COMPLETION} || exit 5`, 'declare -F _init_completion >/dev/null || exit 6'] : []),
     `source ${q(script)} || exit 3`,
     `getent() { [ "$1" = passwd ] && printf '%s' ${q(passwd)}; }`,
     // The function registered for diycloudctl, as bash would call it.
@@ -167,7 +176,8 @@ export function runCompletion(script: string, cases: readonly (readonly string[]
     ...cases.map((words) => [
       `COMP_WORDS=(${words.map(q).join(' ')})`,
       `COMP_CWORD=${words.length - 1}`,
-      'COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}; COMPREPLY=()',
+      `COMP_LINE=${q(lineOf(words))}`,
+      'COMP_POINT=${#COMP_LINE}; COMPREPLY=()',
       '"$fn" diycloudctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"',
       `printf '%s\\037' "\${COMPREPLY[@]}"; printf '\\036'`,
     ].join('; ')),
