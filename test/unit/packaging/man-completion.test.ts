@@ -99,6 +99,21 @@ describe.each(MODES)('bash completion (packaging/bash-completion/diycloudctl), d
   });
 });
 
+describe('the completion script itself', () => {
+  const haveShellcheck = spawnSync('sh', ['-c', 'command -v shellcheck'], { encoding: 'utf8' }).status === 0;
+  it('parses in bash -n', () => {
+    const r = spawnSync('bash', ['-n', COMPLETION], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+  it.skipIf(!haveShellcheck)('passes shellcheck', () => {
+    const r = spawnSync('shellcheck', ['-s', 'bash', COMPLETION], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+  if (!haveShellcheck) console.warn('man-completion: shellcheck is not installed: that check is SKIPPED');
+});
+
 describe('diycloudctl(1)', () => {
   const lines = deroff(readFileSync(join(MAN, 'diycloudctl.1'), 'utf8'));
   const commands = section(lines, 'COMMANDS').join('\n').replace(/[ \t]+/g, ' ');
