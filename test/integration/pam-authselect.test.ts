@@ -1,7 +1,7 @@
 // Integration: `diycloudctl pam enable|status|disable` (the command, the use case and the authselect adapter) against the fake authselect.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { addPamCommand } from '../../src/entry/cli/commands/pam';
@@ -78,7 +78,6 @@ describe('diycloudctl pam with authselect (fake)', () => {
     await authselect('select', 'local', '--force');
     await ctl(['pam', 'enable'], asRoot);
     const tmpl = join(fake.configDir, 'custom/diycloud/system-auth');
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(tmpl, readFileSync(tmpl, 'utf8').replace(/^session.*pam_diycloud\.so\n/m, ''));
     await authselect('select', 'custom/diycloud');
     expect(JSON.parse((await ctl(['--json', 'pam', 'status'], asRoot)).out)).toMatchObject({ enabled: false, profile: 'custom/diycloud' });

@@ -41,19 +41,28 @@ export class PamAuthUpdateConfigurator implements PamConfigurator {
   async status(): Promise<PamStatus> {
     const profile = await readOr(join(this.paths.profilesDir, PROFILE_NAME), '');
     const missing: string[] = [];
+    let noLine = 0;
     for (const type of HOOK_TYPES) {
       const common = await readOr(join(this.paths.pamDir, `common-${type}`), '');
       const saved = await readOr(join(this.paths.stateDir, type), '');
-      if (!hookInManagedBlock(common, type)) missing.push(`common-${type} has no ${type} line for pam_diycloud.so in its pam-auth-update block`);
-      else if (!profileInSavedState(saved)) missing.push(`${join(this.paths.stateDir, type)} does not list the diycloud profile`);
+      if (!hookInManagedBlock(common, type)) {
+        noLine++;
+        missing.push(`common-${type} has no ${type} line for pam_diycloud.so in its pam-auth-update block`);
+      } else if (!profileInSavedState(saved)) missing.push(`${join(this.paths.stateDir, type)} does not list the diycloud profile`);
     }
     const installed = profile !== '';
     const detail = !installed
       ? `the profile ${join(this.paths.profilesDir, PROFILE_NAME)} is missing (reinstall diycloud)`
       : missing.length === 0
         ? 'the diycloud profile is enabled: common-account and common-session run pam_diycloud.so'
-        : `not enabled: ${missing.join('; ')}${this.lastWords ? `; pam-auth-update said: ${this.lastWords}` : ''}`;
+        : noLine === HOOK_TYPES.length
+          ? `the diycloud profile is not enabled: no pam_diycloud.so line in the pam-auth-update block of common-account or common-session${this.said()}`
+          : `the diycloud profile is only partly enabled: ${missing.join('; ')}${this.said()}`;
     return { mechanism: this.mechanism, enabled: installed && missing.length === 0, profile: installed ? PROFILE_NAME : null, features: [], base: null, detail };
+  }
+
+  private said(): string {
+    return this.lastWords ? `; pam-auth-update said: ${this.lastWords}` : '';
   }
 
   async enable(): Promise<void> {
