@@ -49,7 +49,8 @@ fi
 # 2. every required source, reported all at once
 missing=()
 for f in dist/entry/daemon.js dist/pam_diycloud.so dist/pam-hook dist/pam-verify pam/diycloud.pam pam/diycloud-redhat.pam package.json schema pam/pam-configs/diycloud \
-         packaging/sysusers.d/diycloud.conf packaging/tmpfiles.d/diycloud.conf \
+         packaging/sysusers.d/diycloud.conf packaging/tmpfiles.d/diycloud.conf packaging/bash-completion/diycloudctl \
+         packaging/man/diycloudd.8 packaging/man/diycloudctl.1 packaging/man/diycloud.conf.5 packaging/release-limits.sh \
          systemd/diycloudd.service dbus/org.diycloud.Manager1.conf \
          dbus/org.diycloud.Manager1.xml packaging/diycloud.conf; do
   [ -e "$SRC/$f" ] || missing+=("$f")
@@ -76,7 +77,12 @@ fi
 # 4. application tree
 rm -rf "$D$LIB/dist" "$D$LIB/node_modules" "$D$LIB/schema" "$D$LIB/dbus" "$D$LIB/pam.d"
 install -d -m 0755 "$D$LIB"
-cp -R "$SRC/dist" "$D$LIB/dist"
+# Only the JavaScript: the native programs in dist/ are installed under their own paths below, and
+# dist/packages holds built packages (packaging/build-packages.sh).
+install -d -m 0755 "$D$LIB/dist"
+tar -C "$SRC/dist" --exclude=./packages --exclude=./pam_diycloud.so --exclude=./pam-hook --exclude=./pam-verify -cf - . \
+  | tar -C "$D$LIB/dist" --no-same-owner -xf -
+chmod 0755 "$D$LIB/dist/entry/daemon.js" "$D$LIB/dist/entry/cli.js" # they start with #!/usr/bin/env node
 cp -R "$NODE_MODULES" "$D$LIB/node_modules"
 install -d -m 0755 "$D$LIB/schema" "$D$LIB/dbus"
 cp -R "$SRC/schema/." "$D$LIB/schema/"
@@ -126,6 +132,14 @@ install -D -m 0644 "$SRC/pam/pam-configs/diycloud" "$D$PREFIX/share/pam-configs/
 # The role groups (sysusers.d) and the state and runtime directories (tmpfiles.d), for the packages' scripts.
 install -D -m 0644 "$SRC/packaging/sysusers.d/diycloud.conf" "$D$PREFIX/lib/sysusers.d/diycloud.conf"
 install -D -m 0644 "$SRC/packaging/tmpfiles.d/diycloud.conf" "$D$PREFIX/lib/tmpfiles.d/diycloud.conf"
+# Man pages (gzip -9n: no name or time stamp in the header, so the output is reproducible) and bash completion.
+for f in "$SRC"/packaging/man/*.[158]; do
+  s=${f##*.}
+  install -d -m 0755 "$D$PREFIX/share/man/man$s"
+  gzip -9n -c "$f" > "$D$PREFIX/share/man/man$s/$(basename "$f").gz"
+  chmod 0644 "$D$PREFIX/share/man/man$s/$(basename "$f").gz"
+done
+install -D -m 0644 "$SRC/packaging/bash-completion/diycloudctl" "$D$PREFIX/share/bash-completion/completions/diycloudctl"
 for f in "$SRC"/docs/*.md "$SRC"/README.md; do
   install -D -m 0644 "$f" "$D$PREFIX/share/doc/diycloud/$(basename "$f")"
 done
