@@ -69,6 +69,14 @@ why), 69 when neither tool is installed (add the lines by hand: docs/pam-hook.md
   pam
     .command('status')
     .description('say which tool owns the PAM stack, whether the hook lines are in force, and the profile')
+    .addHelpText('after', `
+Enabled means: pam-auth-update: the line is inside its managed block of common-account and
+common-session, and /var/lib/pam lists the profile; authselect: custom/diycloud is selected and
+its system-auth and password-auth (template and generated file) hold both lines.
+
+Examples:
+  diycloudctl pam status
+  diycloudctl --json pam status`)
     .action(act(async (ctx) => {
       const s = await mapped(() => pamStatus(deps()));
       emit(ctx, s, () => renderStatus(s));
@@ -76,9 +84,23 @@ why), 69 when neither tool is installed (add the lines by hand: docs/pam-hook.md
   pam
     .command('enable')
     .description('put the hook lines in force (idempotent)')
+    .addHelpText('after', `
+pam-auth-update --enable diycloud; or authselect create-profile diycloud --base-on CURRENT, the
+lines added to its system-auth and password-auth, authselect select custom/diycloud FEATURES.
+
+Examples:
+  diycloudctl pam enable
+  diycloudctl --json pam enable`)
     .action(act(async (ctx) => emitChange(ctx, 'enabled', await mapped(() => enablePam(deps())))));
   pam
     .command('disable')
     .description('take the hook lines out again (idempotent)')
+    .addHelpText('after', `
+pam-auth-update --disable diycloud (it stays off across package upgrades); or authselect select
+BASE FEATURES, then the custom profile is removed.
+
+Examples:
+  diycloudctl pam disable
+  diycloudctl -q pam disable`)
     .action(act(async (ctx) => emitChange(ctx, 'disabled', await mapped(() => disablePam(deps())))));
 }
