@@ -163,7 +163,7 @@ describe.skipIf(reason !== null)('the RPM', () => {
     expect(readFileSync(join(root, 'var/lib/diycloud/diycloud.db'), 'utf8')).toBe('state');
     expect(readFileSync(`${conf}.rpmsave`, 'utf8')).toContain('UIDMin=2000');
     expect(groups(root)).toMatch(/^diycloud-admin:/m);
-    expect(await rpmIn(root, '-q diycloud').code).not.toBe(0);
+    expect((await rpmIn(root, '-q diycloud')).code).not.toBe(0);
   }, 120_000);
 
   it('reports a broken configuration without failing the install', async () => {
