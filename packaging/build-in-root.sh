@@ -28,12 +28,13 @@ else
     dir=$(dirname "$gyp")
     say "node-gyp rebuild $(basename "$dir") for node $(node --version) (ABI $node_abi)"
     (cd "$dir" && node-gyp rebuild --release --nodedir=/usr --jobs="$(nproc)" --loglevel=warn) >&2
-    rm -rf "$dir/build/Release/obj.target" "$dir/build/Release/.deps" "$dir/build/Release/obj" "$dir/build/Release/test_extension.node" \
-           "$dir/build/"*.mk "$dir/build/Makefile" "$dir/build/config.gypi" "$dir/build/binding.Makefile" "$dir/deps" "$dir/src"
   done
-  node "$SRC/packaging/prune-modules.js" "$SRC/package.json" "$MODULES"
   touch /build/modules/.built
+  # build-packages.sh keeps this copy for the next build (compiling SQLite is the slow part).
+  cp -a /build/modules /build/modules-built
 fi
+# The run-time closure only, and of each addon only its .node file.
+node "$SRC/packaging/prune-modules.js" "$SRC/package.json" "$MODULES"
 node -e '
   const D = require(process.argv[1] + "/better-sqlite3"); new D(":memory:").exec("create table t(x)");
   for (const m of ["dbus-next", "zod", "commander"]) require(process.argv[1] + "/" + m);' "$MODULES" \
@@ -58,6 +59,7 @@ if [ "$WANT_RPM" = rpm ]; then
   mv "/build/stage-rpm$pamdir/pam_diycloud.so" /build/stage-rpm/usr/lib64/security/
   rmdir -p --ignore-fail-on-non-empty "/build/stage-rpm$pamdir"
   rm -rf /build/stage-rpm/usr/share/pam-configs
+  install -d -m 0700 /build/stage-rpm/var/lib/diycloud   # rpm owns it (%dir %attr(0700)); dpkg does not
   install -m 0644 "$SRC/pam/diycloud-redhat.pam" /build/stage-rpm/usr/lib/diycloud/pam.d/diycloud
   echo "$node_major" > /build/stage-rpm.node-major
 fi

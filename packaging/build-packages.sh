@@ -65,8 +65,8 @@ build_one() { # build_one DIST [rpm]
   tar -C "$root" -xpf "$tarball"
   mkdir -p "$root/build/src" "$root/build/modules"
   tar -C "$REPO" --exclude=./.git --exclude=./node_modules --exclude=./dist/packages -cf - . | tar -C "$root/build/src" -xf -
-  # The addons built in this build root before, for this lock file and pruning (cached: compiling SQLite is slow).
-  built=$CACHE/package-built-$dist-$(cat "$REPO/package-lock.json" "$REPO/packaging/prune-modules.js" <(basename "$tarball") | sha256sum | cut -c1-16)
+  # The addons built in this build root before, for this lock file (cached: compiling SQLite is the slow part).
+  built=$CACHE/package-built-$dist-$(cat "$REPO/package-lock.json" <(basename "$tarball") | sha256sum | cut -c1-16)
   if [ -e "$built/.built" ]; then cp -a "$built/." "$root/build/modules/"; else cp -a "$modules/node_modules" "$root/build/modules/"; fi
   # A private mount namespace: /proc and /dev for the compilers vanish with it, whatever happens.
   unshare -m --propagation private /bin/sh -ec '
@@ -75,8 +75,8 @@ build_one() { # build_one DIST [rpm]
       SOURCE_DATE_EPOCH="$2" /bin/bash /build/src/packaging/build-in-root.sh "$3" "$4" "$5"' \
     sh "$root" "$SOURCE_DATE_EPOCH" "$debversion" "$dist" "$rpm" >&2 || status=$?
   # Keep the built addons even when a later step (lintian) failed: the next run starts from them.
-  if [ ! -e "$built/.built" ] && [ -e "$root/build/modules/.built" ]; then
-    rm -rf "$built.tmp" && cp -a "$root/build/modules" "$built.tmp" && rm -rf "$built" && mv "$built.tmp" "$built"
+  if [ ! -e "$built/.built" ] && [ -e "$root/build/modules-built/.built" ]; then
+    rm -rf "$built" && mv "$root/build/modules-built" "$built"
     find "$CACHE" -maxdepth 1 -name "package-built-$dist-*" ! -name "$(basename "$built")" -exec rm -rf {} +
   fi
   [ "${status:-0}" = 0 ] || die "[$dist] the build in the build root failed (above)"

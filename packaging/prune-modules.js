@@ -50,6 +50,20 @@ for (const scope of fs.readdirSync(modulesDir).filter((e) => e.startsWith('@')))
 fs.rmSync(path.join(modulesDir, '.bin'), { recursive: true, force: true });
 
 let junk = 0;
+// A native addon needs only its compiled .node file: node-gyp's objects, makefiles and static archives
+// (SQLite's sqlite3.a), and the C and C++ sources it was built from, stay behind.
+for (const name of keep) {
+  const dir = path.join(modulesDir, name);
+  if (!fs.existsSync(path.join(dir, 'binding.gyp'))) continue;
+  for (const sub of ['deps', 'src']) { fs.rmSync(path.join(dir, sub), { recursive: true, force: true }); junk++; }
+  const build = path.join(dir, 'build');
+  if (!fs.existsSync(build)) continue;
+  for (const e of fs.readdirSync(build)) if (e !== 'Release') { fs.rmSync(path.join(build, e), { recursive: true, force: true }); junk++; }
+  const release = path.join(build, 'Release');
+  for (const e of fs.existsSync(release) ? fs.readdirSync(release) : []) {
+    if (!e.endsWith('.node') || e === 'test_extension.node') { fs.rmSync(path.join(release, e), { recursive: true, force: true }); junk++; }
+  }
+}
 const walk = (dir) => {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);

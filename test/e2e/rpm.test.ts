@@ -62,10 +62,6 @@ describe.skipIf(reason !== null)('the RPM', () => {
     // (it rebuilds the addon for the target first; the host's addon stands in for it here).
     const mods = join(work, 'modules/node_modules');
     await must(`mkdir -p ${q(join(work, 'modules'))} && cp -a ${q(join(REPO_ROOT, 'node_modules'))} ${q(mods)}
-      for dir in $(dirname $(ls ${q(mods)}/*/binding.gyp)); do
-        rm -rf "$dir/build/Release/obj.target" "$dir/build/Release/.deps" "$dir/build/Release/obj" "$dir/build/Release/test_extension.node" \\
-          "$dir/build/"*.mk "$dir/build/Makefile" "$dir/build/config.gypi" "$dir/build/binding.Makefile" "$dir/deps" "$dir/src"
-      done
       node ${q(join(REPO_ROOT, 'packaging/prune-modules.js'))} ${q(join(REPO_ROOT, 'package.json'))} ${q(mods)} 2>/dev/null`);
     stage = join(work, 'stage');
     await must(`bash ${q(join(REPO_ROOT, 'packaging/install.sh'))} --destdir ${q(stage)} --node-modules ${q(mods)} --pam-module-dir /usr/lib64/security --pam-family redhat`);
