@@ -1,19 +1,17 @@
 // Use cases that manage users: list, read, adopt, role, enable/disable, e-mail.
 
-import type { AllocationDecision } from '../core/allocation-decision';
 import { DiycloudError } from '../core/errors';
 import { validateEmail } from '../core/email';
 import { isManagedUid } from '../core/login-policy';
-import type { Caller, CgroupState } from '../core/ports';
-import { forEachLimited } from './for-each-limited';
+import type { Caller } from '../core/ports';
 import { validateRole } from '../core/roles';
 import { validateUsername } from '../core/username';
 import { ACTIONS, authorize, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
-import { decisionFor, enforceAfterChange, enforceAllocation } from './enforce-allocation';
-import { diskUsageOf, readDiskUsage } from './disk-usage';
-import { getUser, userView, type UserView } from './get-user';
-import { recentLimitEventsOfAll } from './limit-events';
+import { enforceAfterChange, enforceAllocation } from './enforce-allocation';
+import { readDiskUsage } from './disk-usage';
+import { getUser, type UserView } from './get-user';
+import { decider, userViews } from './query-users';
 import { managedUser, requireRole } from './managed-user';
 import { syncGroups } from './sync-groups';
 
@@ -41,21 +39,7 @@ export async function listUsers(deps: AppDeps, caller: Caller, filter: { role?: 
   const rows = deps.admin.listUsers({ role, enabled: filter.enabled as boolean | undefined });
   // One cgroup listing, one role listing and one usage read per quota path for all, and live usage
   // only for users with a cgroup: 10,000 users must not mean 10,000 bus round trips or processes.
-  const [live, disk] = await Promise.all([deps.cgroups.listUsers().then((u) => new Set(u)), readDiskUsage(deps)]);
-  const profiles = new Map(deps.admin.listRoles().map((r) => [r.name, r.profile]));
-  // A few cgroups at a time: a long listing must not queue up ahead of the logins' calls to systemd.
-  const states = new Map<number, CgroupState | null>();
-  await forEachLimited(rows.filter((r) => live.has(r.uid)), 24, async (r) => void states.set(r.uid, await deps.cgroups.observe(r.uid)));
-  // Most users share their role's allocation: decide each distinct (role, overrides) pair once.
-  const decided = new Map<string, AllocationDecision>();
-  const events = recentLimitEventsOfAll(deps);
-  return rows.map((r) => {
-    const profile = profiles.get(r.role) ?? null;
-    const key = `${r.role}\0${JSON.stringify(r.overrides)}`;
-    let d = decided.get(key);
-    if (!d) decided.set(key, (d = decisionFor(deps, r.uid, r, profile)));
-    return userView(deps, { name: r.username, uid: r.uid, record: r }, states.get(r.uid) ?? null, d, diskUsageOf(disk, r.uid, d.allocation), events.get(r.uid) ?? []);
-  });
+  return userViews(deps, rows, decider(deps), readDiskUsage(deps));
 }
 
 export async function adoptUser(deps: AppDeps, caller: Caller, rawName: unknown, rawRole: unknown): Promise<number> {

@@ -26,6 +26,7 @@ export const ROWS: Record<string, Row> = {
   // someone else's record (one's own needs nothing: checked separately)
   GetUser: { need: 'org.diycloud.read-users', args: (t) => ['s', t.target] },
   ListUsers: { need: 'org.diycloud.read-users', args: () => ['a{sv}', '0'] },
+  QueryUsers: { need: 'org.diycloud.read-users', args: () => ['a{sv}', '1', 'limit', 'u', '5'] },
   ListProfiles: { need: 'org.diycloud.read-users', args: () => [''] },
   GetAuditLog: { need: 'org.diycloud.read-users', args: () => ['a{sv}', '1', 'limit', 'u', '5'] },
   // already adopted: an authorized caller gets UserExists, which is not an authorization failure

@@ -5,6 +5,7 @@ import { audited } from '../../app/audit';
 import { checkLogin, closeSession, openSession } from '../../app/login';
 import { auditLog, listProfiles, resetLimits, setLimits, setProfile } from '../../app/manage-limits';
 import { adoptUser, listUsers, readUser, setEmail, setEnabled, setRole } from '../../app/manage-users';
+import { queryUsers } from '../../app/query-users';
 import { reconcile } from '../../app/reconcile';
 import { createUser } from '../../app/create-user';
 import { deleteUser } from '../../app/delete-user';
@@ -62,6 +63,10 @@ export function managerObject(deps: AppDeps, xml: string, version: string): Obje
       m('SetPassword', 'sss', '', 'caller', async (ctx, [user, pw, old]) => (await setPassword(deps, ctx.caller, user, pw, old), [])),
       // The largest reply (10,000 users: 5.6 MB): the router marshals it without one giant string (json-array-reply.ts).
       m('ListUsers', 'a{sv}', 's', 'caller', async (ctx, [f]) => [new JsonArray(await listUsers(deps, ctx.caller, options(f, { role: ['s'], enabled: ['b'] }, 'filter')))]),
+      // A page of users (docs/dbus-api.md): filtered, sorted and paged before the per-user cgroup reads.
+      m('QueryUsers', 'a{sv}', 's', 'caller', async (ctx, [q]) =>
+        json(await queryUsers(deps, ctx.caller, options(q, { offset: INTEGER, limit: INTEGER, search: ['s'], role: ['s'], enabled: ['b'], hasGpu: ['b'], overQuota: ['b'], sort: ['s'], order: ['s'] }, 'query'))),
+      ),
       m('AdoptUser', 'ss', '', 'caller', async (ctx, [user, role]) => (await adoptUser(deps, ctx.caller, user, role), [])),
       m('SetRole', 'ss', 'as', 'caller', async (ctx, [user, role]) => [await setRole(deps, ctx.caller, user, role)]),
       m('SetEnabled', 'sba{sv}', '', 'caller', async (ctx, [user, enabled, o]) => (await setEnabled(deps, ctx.caller, user, enabled, options(o, { terminate: ['b'] }, 'options')), [])),
