@@ -35,11 +35,9 @@ export const CLI_ROWS: Record<string, readonly CliCall[] | typeof BUSCTL_ONLY> =
     { argv: (t) => ['user', 'show', t.target], ok: 0 },
     { argv: (t) => ['limits', 'show', t.target], ok: 0 },
   ],
-  // status: Properties.GetAll (open to everyone), then ListUsers
-  ListUsers: [
-    { argv: () => ['status'], ok: 0 },
-    { argv: () => ['user', 'list'], ok: 0 },
-  ],
+  // status: Properties.GetAll (open to everyone), then ListUsers; user list: QueryUsers
+  ListUsers: [{ argv: () => ['status'], ok: 0 }],
+  QueryUsers: [{ argv: () => ['user', 'list'], ok: 0 }],
   ListProfiles: [{ argv: () => ['profile', 'list'], ok: 0 }],
   GetAuditLog: [{ argv: () => ['audit', '--limit', '5'], ok: 0 }],
   // already adopted: UserExists (6)

@@ -155,24 +155,41 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
   it('user adopt (default role "user"), user list and its filters', async () => {
     expect(await json('user', 'adopt', bob.name, '--role', 'user')).toEqual({ ok: true });
     expect(await json('user', 'show', bob.name)).toMatchObject({ inDatabase: true, role: 'user', enabled: true });
-    const list = await json<{ name: string }[]>('user', 'list');
+    const list = (await json<{ users: { name: string }[] }>('user', 'list')).users;
     expect(list.map((u) => u.name)).toEqual(expect.arrayContaining([alice.name, bob.name]));
-    expect(await json('user', 'list', '--role', 'nosuchrole')).toEqual([]);
+    expect(await json('user', 'list', '--role', 'nosuchrole')).toEqual({ total: 0, offset: 0, limit: 50, users: [] });
     const text = await c('user', 'list');
     expect(text.stdout).toMatch(/^NAME\s+UID\s+ROLE\s+ENABLED\s+CPU\s+MEMORY\s+DISK\s+GPU\s+TASKS\s+DISK USED$/m);
     expect(text.stdout).toMatch(new RegExp(`^${bob.name}\\s+${bob.uid}\\s+user\\s+yes\\s+1\\s+2G`, 'm'));
     expect((await c('user', 'adopt', 'nosuchuser')).code).toBe(3);
   });
 
+  it('user list pages, searches and sorts through QueryUsers; the table says which part it shows', async () => {
+    const all = await json<{ total: number; users: { name: string; uid: number }[] }>('user', 'list', '--sort', 'uid', '--desc');
+    expect(all.total).toBeGreaterThanOrEqual(2);
+    expect(all.users.map((u) => u.uid)).toEqual([...all.users.map((u) => u.uid)].sort((a, b) => b - a));
+    const second = await json<{ total: number; offset: number; limit: number; users: { name: string }[] }>('user', 'list', '--sort', 'uid', '--desc', '--limit', '1', '--offset', '1');
+    expect(second).toMatchObject({ total: all.total, offset: 1, limit: 1, users: [{ name: all.users[1].name }] });
+    expect((await json<{ users: { name: string }[] }>('user', 'list', '--search', bob.name.toUpperCase())).users.map((u) => u.name)).toEqual([bob.name]);
+    expect((await json<{ total: number }>('user', 'list', '--has-gpu', '--search', bob.name)).total).toBe(0);
+    const text = await c('user', 'list', '--limit', '1');
+    expect(text.stdout).toMatch(new RegExp(`^showing 1-1 of ${all.total} users$`, 'm'));
+    expect((await c('-q', 'user', 'list', '--limit', '1')).stdout).not.toMatch(/showing/);
+    const bad = await c('user', 'list', '--sort', 'colour');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/query\.sort/);
+    expect((await c('user', 'list', '--limit', 'ten')).code).toBe(2);
+  });
+
   it('user disable / enable (SetEnabled), seen by CheckLogin', async () => {
     expect((await c('user', 'disable', bob.name)).code).toBe(0);
     expect(await json('user', 'show', bob.name)).toMatchObject({ enabled: false });
-    expect((await json<{ name: string }[]>('user', 'list', '--disabled')).map((u) => u.name)).toEqual([bob.name]);
+    expect((await json<{ users: { name: string }[] }>('user', 'list', '--disabled')).users.map((u) => u.name)).toEqual([bob.name]);
     const check = await busctl(bus.address, ['call', ...MGR, 'CheckLogin', 'sss', bob.name, 'sshd', '']);
     expect(check.stdout).toMatch(/^bs false/);
     expect(await json('user', 'enable', bob.name)).toEqual({ ok: true });
     expect(await json('user', 'show', bob.name)).toMatchObject({ enabled: true });
-    expect((await json<{ name: string }[]>('user', 'list', '--enabled')).map((u) => u.name)).toContain(bob.name);
+    expect((await json<{ users: { name: string }[] }>('user', 'list', '--enabled')).users.map((u) => u.name)).toContain(bob.name);
   });
 
   it('user disable --terminate passes options.terminate (bob has no sessions: nothing to end)', async () => {
@@ -189,7 +206,7 @@ describe.skipIf(!isRoot)('diycloudctl against diycloudd', () => {
     expect((await c('profile', 'list')).stdout).toMatch(/^staff\s+\d+\s+0\.5\s+1G\s/m);
     expect((await c('user', 'role', alice.name, 'staff')).code).toBe(0);
     expect(await json('user', 'show', alice.name)).toMatchObject({ role: 'staff', allocation: { cpu: 0.5, memory: G, tasks: 300 } });
-    expect((await json<{ name: string }[]>('user', 'list', '--role', 'staff')).map((u) => u.name)).toEqual([alice.name]);
+    expect((await json<{ users: { name: string }[] }>('user', 'list', '--role', 'staff')).users.map((u) => u.name)).toEqual([alice.name]);
   });
 
   it('limits set applies at once to the live slice; limits reset brings the profile back', async () => {

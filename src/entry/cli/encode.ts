@@ -69,6 +69,44 @@ export function encodeUserFilter(o: { role?: string; enabled?: boolean; disabled
   return out;
 }
 
+/** The options `user list` takes, as commander hands them over. */
+export interface UserQueryOptions {
+  role?: string;
+  enabled?: boolean;
+  disabled?: boolean;
+  search?: string;
+  limit?: string;
+  offset?: string;
+  sort?: string;
+  desc?: boolean;
+  hasGpu?: boolean;
+  overQuota?: boolean;
+}
+
+/** An unsigned 32-bit count for a "u" key; `min` is 0 for offsets, 1 for limits. */
+function parseU32(s: string, flag: string, min: number): number {
+  const n = parseCount(s, flag);
+  if (n < BigInt(min) || n > 0xffffffffn) throw new UsageError(`${flag}: ${s} is out of range (${min}..4294967295)`);
+  return Number(n);
+}
+
+/**
+ * QueryUsers query: the ListUsers filter keys, "search" s, "limit" u, "offset" u, "sort" s,
+ * "order" s ("desc" with --desc), "hasGpu" b, "overQuota" b (each sent only when given). The daemon
+ * checks values (limit 1..1000, sort keys) and names the key; here only what is not a number is a usage error.
+ */
+export function encodeUserQuery(o: UserQueryOptions): Record<string, Variant> {
+  const out = encodeUserFilter(o);
+  if (o.search !== undefined) out.search = new Variant('s', o.search);
+  if (o.limit !== undefined) out.limit = new Variant('u', parseU32(o.limit, '--limit', 1));
+  if (o.offset !== undefined) out.offset = new Variant('u', parseU32(o.offset, '--offset', 0));
+  if (o.sort !== undefined) out.sort = new Variant('s', o.sort);
+  if (o.desc) out.order = new Variant('s', 'desc');
+  if (o.hasGpu) out.hasGpu = new Variant('b', true);
+  if (o.overQuota) out.overQuota = new Variant('b', true);
+  return out;
+}
+
 /** GetAuditLog filter: "limit" u, "user" s. */
 export function encodeAuditFilter(o: { user?: string; limit?: string }): Record<string, Variant> {
   const out: Record<string, Variant> = {};

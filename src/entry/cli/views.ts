@@ -67,6 +67,12 @@ export function renderUserList(users: readonly UserView[], color = false): strin
   return renderTable(['NAME', 'UID', 'ROLE', 'ENABLED', 'CPU', 'MEMORY', 'DISK', 'GPU', 'TASKS', 'DISK USED'], rows, { right: [1, 4, 5, 6, 8, 9], bold: color });
 }
 
+/** The line under a page of users: "showing 51-100 of 10000 users" (1-based, inclusive). */
+export function pageLine(p: { total: number; offset: number; users: readonly unknown[] }): string {
+  if (p.users.length === 0) return `showing 0 of ${p.total} users${p.offset > 0 && p.total > 0 ? ` (offset ${p.offset} is past the end)` : ''}\n`;
+  return `showing ${p.offset + 1}-${p.offset + p.users.length} of ${p.total} users\n`;
+}
+
 /** Disk used on all quota paths together, "-" where unknown; "!" marks a user over quota. */
 function diskUsed(u: UserView): string {
   const known = (u.disk ?? []).filter((p) => p.usedBytes !== null);

@@ -1,8 +1,9 @@
 // Unit: diycloudctl's command-line values to Manager1's a{sv} dictionaries.
 import { describe, expect, it } from 'vitest';
 import { Variant } from 'dbus-next';
-import { encodeAuditFilter, encodeCreateOptions, encodeDeleteOptions, encodeGpuRevoke, encodeLimits, encodeUserFilter, parseCores } from '../../../src/entry/cli/encode';
+import { encodeAuditFilter, encodeCreateOptions, encodeDeleteOptions, encodeGpuRevoke, encodeLimits, encodeUserFilter, encodeUserQuery, parseCores } from '../../../src/entry/cli/encode';
 import { UsageError } from '../../../src/entry/cli/errors';
+import { pageLine } from '../../../src/entry/cli/views';
 
 const sig = (d: Record<string, Variant>) => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, [v.signature, v.value]]));
 
@@ -42,6 +43,20 @@ describe('filters', () => {
     expect(sig(encodeUserFilter({ role: 'staff', disabled: true }))).toEqual({ role: ['s', 'staff'], enabled: ['b', false] });
     expect(sig(encodeUserFilter({ enabled: true }))).toEqual({ enabled: ['b', true] });
     expect(() => encodeUserFilter({ enabled: true, disabled: true })).toThrow(UsageError);
+  });
+  it('QueryUsers: the filter keys, search s, limit and offset u, sort s, order "desc", hasGpu and overQuota b', () => {
+    expect(sig(encodeUserQuery({}))).toEqual({});
+    expect(sig(encodeUserQuery({ role: 'staff', enabled: true, search: 'Ali', limit: '10', offset: '0', sort: 'memory', desc: true, hasGpu: true, overQuota: true }))).toEqual({
+      role: ['s', 'staff'], enabled: ['b', true], search: ['s', 'Ali'], limit: ['u', 10], offset: ['u', 0], sort: ['s', 'memory'], order: ['s', 'desc'], hasGpu: ['b', true], overQuota: ['b', true],
+    });
+    for (const bad of ['0', '-1', 'ten', '4294967296']) expect(() => encodeUserQuery({ limit: bad }), bad).toThrow(UsageError);
+    for (const bad of ['-1', 'x', '4294967296']) expect(() => encodeUserQuery({ offset: bad }), bad).toThrow(UsageError);
+    expect(() => encodeUserQuery({ enabled: true, disabled: true })).toThrow(UsageError);
+  });
+  it('the line under a page: 1-based and inclusive; an empty page says so', () => {
+    expect(pageLine({ total: 120, offset: 50, users: new Array(50) })).toBe('showing 51-100 of 120 users\n');
+    expect(pageLine({ total: 0, offset: 0, users: [] })).toBe('showing 0 of 0 users\n');
+    expect(pageLine({ total: 3, offset: 5, users: [] })).toBe('showing 0 of 3 users (offset 5 is past the end)\n');
   });
   it('GetAuditLog: user s, limit u in 1..2^32-1', () => {
     expect(sig(encodeAuditFilter({ user: 'alice', limit: '20' }))).toEqual({ user: ['s', 'alice'], limit: ['u', 20] });

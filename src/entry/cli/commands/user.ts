@@ -3,13 +3,14 @@
 import { Option, type Command } from 'commander';
 import { Variant } from 'dbus-next';
 import type { UserView } from '../../../app/get-user';
+import type { UserPage } from '../../../app/query-users';
 import { act, callJson, callVoid, callWarn, emit } from '../action';
-import { encodeCreateOptions, encodeDeleteOptions, encodeUserFilter, type CreateUserOptions } from '../encode';
+import { encodeCreateOptions, encodeDeleteOptions, encodeUserQuery, type CreateUserOptions, type UserQueryOptions } from '../encode';
 import { userInfo } from 'node:os';
 import { obtainPassword, processPasswordIo } from '../password';
 import { UsageError } from '../errors';
 import { addLimitOptions } from './limits';
-import { renderUser, renderUserList } from '../views';
+import { pageLine, renderUser, renderUserList } from '../views';
 import { renderEvents } from '../limits-view';
 
 export function addUserCommands(program: Command): void {
@@ -27,19 +28,32 @@ Examples:
 
   user
     .command('list')
-    .description('list the users diycloud manages')
+    .description('list the users diycloud manages, a page at a time (50 by default)')
     .option('--role <role>', 'only users with this role')
     .addOption(new Option('--enabled', 'only enabled users').conflicts('disabled'))
     .addOption(new Option('--disabled', 'only disabled users').conflicts('enabled'))
+    .option('--search <text>', 'only users whose name or e-mail contains this (any case)')
+    .option('--has-gpu', 'only users whose allocation grants a GPU')
+    .option('--over-quota', 'only users over their disk quota on some path')
+    .option('--sort <key>', 'sort by name, uid, role or memory (the memory limit)', 'name')
+    .option('--desc', 'sort in descending order')
+    .option('--limit <n>', 'users per page, 1..1000 (default 50)')
+    .option('--offset <n>', 'skip this many users first (default 0)')
     .addHelpText('after', `
 Examples:
   diycloudctl user list
   diycloudctl user list --disabled
-  diycloudctl user list --role staff --json`)
+  diycloudctl user list --search example.org --has-gpu
+  diycloudctl user list --sort memory --desc --limit 10
+  diycloudctl user list --offset 50                 the second page
+  diycloudctl user list --role staff --json
+
+The table ends with "showing A-B of TOTAL users" (not with --quiet); --json prints the daemon's
+QueryUsers JSON: {"total","offset","limit","users":[...]}.`)
     .action(
-      act(async (ctx, opts: { role?: string; enabled?: boolean; disabled?: boolean }) => {
-        const users = await callJson<UserView[]>(ctx, 'ListUsers', 'a{sv}', [encodeUserFilter(opts)]);
-        emit(ctx, users, () => renderUserList(users, ctx.color));
+      act(async (ctx, opts: UserQueryOptions) => {
+        const page = await callJson<UserPage>(ctx, 'QueryUsers', 'a{sv}', [encodeUserQuery(opts)]);
+        emit(ctx, page, () => renderUserList(page.users, ctx.color) + (ctx.quiet ? '' : pageLine(page)));
       }),
     );
 
