@@ -1,5 +1,6 @@
 #!/bin/bash
-# The documented diycloud install step: copies the built daemon, hook, unit, D-Bus/PAM/polkit files into place.
+# The development install step, and the staging step of the packages (packaging/build-in-root.sh): copies the
+# built daemon, hook, unit, D-Bus/PAM/polkit files, man pages and completion into place.
 #
 # Usage: packaging/install.sh [--destdir DIR] [--node-modules DIR] [--prefix /usr]
 #   --destdir DIR       stage into DIR instead of / (packaging, tests); no services are touched then
@@ -10,7 +11,8 @@
 #   --pam-family F      debian or redhat: which system stacks pam-verify's PAM service includes
 #                       (common-auth/common-account or system-auth); default: what this host has
 # Builds TypeScript (npm run build) only when dist/ is missing.
-# Afterwards, enable the login hook yourself:   pam-auth-update --enable diycloud
+# For development: the packages (packaging/build-packages.sh) are the way to install on a host.
+# Afterwards, enable the login hook yourself:   diycloudctl pam enable   (or: pam-auth-update --enable diycloud)
 # and start the daemon:                         systemctl enable --now diycloudd.service
 set -euo pipefail
 umask 022
@@ -167,4 +169,4 @@ if [ -z "$D" ] && [ -d /run/systemd/system ]; then
   systemctl reload dbus.service 2>/dev/null \
     || busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null 2>&1 || true
 fi
-echo "install.sh: installed diycloud into ${D:-/} (enable the login hook with: pam-auth-update --enable diycloud)" >&2
+echo "install.sh: installed diycloud into ${D:-/} (enable the login hook with: diycloudctl pam enable)" >&2
