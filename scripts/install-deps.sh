@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 want=(dbus dbus-bin systemd sqlite3 passwd util-linux ca-certificates g++ make python3 gcc libsystemd-dev libpam0g-dev quota btrfs-progs)
 if [[ ${1:-} == --test ]]; then
-  want+=(mmdebstrap systemd-container qemu-system-x86 e2fsprogs xfsprogs openssh-client debian-archive-keyring tar coreutils iproute2 stress-ng pamtester rpm rpmlint man-db groff-base)
+  want+=(mmdebstrap systemd-container qemu-system-x86 e2fsprogs xfsprogs openssh-client debian-archive-keyring tar coreutils iproute2 stress-ng pamtester rpm rpmlint man-db groff-base chromium)
 fi
 command -v node >/dev/null 2>&1 || want+=(nodejs)
 command -v npm >/dev/null 2>&1 || want+=(npm)
