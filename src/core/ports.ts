@@ -176,6 +176,12 @@ export interface Caller {
   readonly uid: number;
   readonly pid: number | null;
   readonly interactive: boolean;
+  /**
+   * "bus" (or absent): the sender of a bus call, polkit's subject is its bus name. "web": the user of
+   * a diycloud-web session (org.diycloud.Web1.Call), busName is diycloud-web's connection and polkit's
+   * subject stands for `uid` (docs/security.md, "The web path").
+   */
+  readonly kind?: 'bus' | 'web';
 }
 
 /** polkit, or whatever decides for non-root callers. Implementations never throw for "no". */

@@ -14,6 +14,11 @@ describe('the error catalogue', () => {
     expect(codes).not.toContain(0);
   });
 
+  it('gives every code an HTTP error status', () => {
+    for (const c of ERROR_CODES) expect(ERROR_CATALOGUE[c].httpStatus, c).toBeGreaterThanOrEqual(400);
+    for (const c of ERROR_CODES) expect(ERROR_CATALOGUE[c].httpStatus, c).toBeLessThan(600);
+  });
+
   it('maps codes to D-Bus names and back', () => {
     for (const c of ERROR_CODES) expect(codeFromDbusName(dbusErrorName(c))).toBe(c);
     expect(codeFromDbusName('org.diycloud.Manager1.Error.toString')).toBeUndefined();
@@ -21,11 +26,11 @@ describe('the error catalogue', () => {
   });
 
   it('matches docs/errors.md row for row', () => {
-    const rows = [...read('docs/errors.md').matchAll(/^\| (\w+) \| `([^`]+)` \| (\d+) \| ([\w-]+) \| (.+) \|$/gm)].map((m) => ({ code: m[1], name: m[2], exit: Number(m[3]), hook: m[4], summary: m[5] }));
+    const rows = [...read('docs/errors.md').matchAll(/^\| (\w+) \| `([^`]+)` \| (\d+) \| (\d+) \| ([\w-]+) \| (.+) \|$/gm)].map((m) => ({ code: m[1], name: m[2], exit: Number(m[3]), http: Number(m[4]), hook: m[5], summary: m[6] }));
     expect(rows.map((r) => r.code)).toEqual(ERROR_CODES);
     for (const r of rows) {
       const spec = ERROR_CATALOGUE[r.code as keyof typeof ERROR_CATALOGUE];
-      expect(r).toEqual({ code: r.code, name: dbusErrorName(r.code as never), exit: spec.exitCode, hook: spec.hook, summary: spec.summary });
+      expect(r).toEqual({ code: r.code, name: dbusErrorName(r.code as never), exit: spec.exitCode, http: spec.httpStatus, hook: spec.hook, summary: spec.summary });
     }
   });
 
