@@ -19,6 +19,9 @@ import { BusClient } from '../adapters/dbus/bus-client';
 import { CallerResolver } from '../adapters/dbus/caller';
 import { LOGIN_NAME, MANAGER_NAME, managerObject } from '../adapters/dbus/manager-object';
 import { createRouter } from '../adapters/dbus/router';
+import { WEB_CALL_LIMITS, webObject } from '../adapters/dbus/web-object';
+import { webTokens } from '../adapters/crypto/web-tokens';
+import { DEFAULT_THROTTLE_POLICY, DEFAULT_WEB_POLICY, LoginThrottle, WebSessionTable } from '../core/web-session';
 import { openDatabase, SqliteStore } from '../adapters/store/sqlite-store';
 import { SqliteAdminStore } from '../adapters/store/sqlite-admin-store';
 import { withBusyErrors } from '../adapters/store/busy-errors';
@@ -132,7 +135,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     store,
     admin: withBusyErrors(new SqliteAdminStore(db)),
     // An interactive check waits for a person typing a password: a client of its own, with a long timeout.
-    authorizer: new PolkitAuthorizer(new BusClient(polkitBus, { timeoutMs: 5_000, maxInFlight: 64 }), new BusClient(polkitBus, { timeoutMs: 120_000, maxInFlight: 16 })),
+    authorizer: new PolkitAuthorizer(new BusClient(polkitBus, { timeoutMs: 5_000, maxInFlight: 64 }), new BusClient(polkitBus, { timeoutMs: 120_000, maxInFlight: 16 }), ownProcess()),
     accountAdmin: new ShadowAccountAdmin(log, { ...SHADOW_PATHS, useradd: config.accounts.useradd, userdel: config.accounts.userdel, chpasswd: config.accounts.chpasswd }, programs.run),
     sessions: new LogindSessions(client, log),
     events: new BusEvents(bus),
@@ -168,6 +171,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const object = managerObject(deps, xml, version);
   const callers = new CallerResolver(credentials);
   bus.addMethodHandler(createRouter({ bus, object, callers, log, lane }));
+  // org.diycloud.Web1 on the public connection: diycloud-web's sessions (docs/security.md "The web path").
+  const webAccount = await deps.accounts.byName('diycloud-web').catch(() => null);
+  const web = { table: new WebSessionTable(DEFAULT_WEB_POLICY), throttle: new LoginThrottle(DEFAULT_THROTTLE_POLICY), tokens: webTokens, serviceUid: webAccount?.uid ?? null };
+  const webXml = readFileSync(join(PKG_ROOT, 'dbus', 'org.diycloud.Web1.xml'), 'utf8');
+  bus.addMethodHandler(createRouter({ bus, object: webObject(deps, web, object, webXml), callers, log, lane, limits: WEB_CALL_LIMITS }));
   loginBus.addMethodHandler(createRouter({ bus: loginBus, object, callers, log, lane }));
 
   // Before serving: finish or undo account changes a crash interrupted.
@@ -203,4 +211,11 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     return null;
   });
   if (report) log.info(`start-up reconcile: ${report.slices} user cgroups, ${report.changed.length} changed, ${report.quotas.length} quotas set, ${report.reverted.length} reverted, ${report.errors.length} errors in ${report.durationMs} ms`);
+}
+
+/** diycloudd's pid and start time (field 22 of /proc/self/stat): the process a web session's polkit subject names. */
+function ownProcess(): { pid: number; startTime: bigint } {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { pid: process.pid, startTime: BigInt(fields[19]) };
 }

@@ -120,9 +120,24 @@ export async function startFakePolkit(address: string, roles: Record<number, Fak
 
   const checkAuthorization = async (msg: Message): Promise<void> => {
     const [[kind, subj], actionId, details, flags] = msg.body as [[string, Record<string, Variant>], string, Record<string, string>, number, string];
-    if (kind !== 'system-bus-name' || typeof subj.name?.value !== 'string') return err(msg, ERR + 'Failed', `unsupported subject kind ${kind} (the fake knows system-bus-name only)`);
     let subjectUid: number;
-    try {
+    if (kind === 'unix-process') {
+      // As polkitd: the process must exist with that start time; the uid given is the subject's (only uid 0 may name another's).
+      const pid = Number(subj.pid?.value);
+      const start = subj['start-time']?.value;
+      const uid = subj.uid?.value;
+      let stat = '';
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        return err(msg, ERR + 'Failed', `Process with pid ${pid} does not exist`);
+      }
+      if (String(start) !== stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]) return err(msg, ERR + 'Failed', `Process with pid ${pid} has a different start time`);
+      if (typeof uid !== 'number' || uid < 0) return err(msg, ERR + 'Failed', 'unix-process subject without uid (the fake needs one)');
+      subjectUid = uid;
+    } else if (kind !== 'system-bus-name' || typeof subj.name?.value !== 'string') {
+      return err(msg, ERR + 'Failed', `unsupported subject kind ${kind} (the fake knows system-bus-name and unix-process)`);
+    } else try {
       subjectUid = await unixUser(subj.name.value as string);
     } catch {
       // polkitd 122 (bookworm) passes the bus's error on inside its own; 126 (trixie) says "credentials" for "UID"

@@ -1,4 +1,4 @@
-// Authorizer on polkit: CheckAuthorization with a system-bus-name subject.
+// Authorizer on polkit: CheckAuthorization with a system-bus-name subject (a web session's user: a unix-process subject).
 
 import { Variant } from 'dbus-next';
 import type { AuthorizationResult, Authorizer, Caller } from '../../core/ports';
@@ -12,7 +12,20 @@ const ALLOW_USER_INTERACTION = 1;
  * propagate: the caller (app/authorize.ts) turns any error into a denial.
  */
 export class PolkitAuthorizer implements Authorizer {
-  constructor(private readonly client: BusClient, private readonly interactiveClient: BusClient) {}
+  /**
+   * `self`: diycloudd's own pid and start time (field 22 of /proc/self/stat). A web session's caller
+   * (kind "web", docs/security.md "The web path") is asked about as ("unix-process", {pid, start-time
+   * of diycloudd, uid: the session's user}): polkit checks that process exists and evaluates its
+   * rules for that uid (subject.user, subject.groups from NSS), with no session, as for an SSH login
+   * that is not local. Only uid 0 may ask polkit about a subject of another uid.
+   */
+  constructor(private readonly client: BusClient, private readonly interactiveClient: BusClient, private readonly self?: { pid: number; startTime: bigint }) {}
+
+  private subject(caller: Caller): [string, Record<string, Variant>] {
+    if (caller.kind !== 'web') return ['system-bus-name', { name: new Variant('s', caller.busName) }];
+    if (!this.self) throw new Error('no process identity for a web subject');
+    return ['unix-process', { pid: new Variant('u', this.self.pid), 'start-time': new Variant('t', this.self.startTime), uid: new Variant('i', caller.uid) }];
+  }
 
   async check(caller: Caller, action: string, details: Record<string, string>): Promise<AuthorizationResult> {
     const allowInteraction = caller.interactive;
@@ -25,7 +38,7 @@ export class PolkitAuthorizer implements Authorizer {
       interface: 'org.freedesktop.PolicyKit1.Authority',
       member: 'CheckAuthorization',
       signature: '(sa{sv})sa{ss}us',
-      body: [['system-bus-name', { name: new Variant('s', caller.busName) }], action, details, allowInteraction ? ALLOW_USER_INTERACTION : 0, ''],
+      body: [this.subject(caller), action, details, allowInteraction ? ALLOW_USER_INTERACTION : 0, ''],
     })) as [[boolean, boolean, Record<string, string>]];
     const [authorized, challenge] = result;
     return authorized ? 'allowed' : challenge ? 'challenge' : 'denied';
