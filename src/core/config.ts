@@ -99,6 +99,18 @@ const schema = z
       .default({}),
     // GPU groups (defence in depth beside the device cgroup): absent = the groups owning the GPU nodes; empty = none.
     GPU: z.object({ Groups: z.string().regex(/^$|^[a-z_][a-z0-9_-]*(\s+[a-z_][a-z0-9_-]*)*$/, 'expected group names separated by spaces, or nothing').optional() }).strict().default({}),
+    // Web sessions (org.diycloud.Web1, docs/security.md "The web path"): timeouts, per-user cap, failed-login throttle.
+    Web: z
+      .object({
+        IdleTimeoutSec: z.string().transform((v, ctx) => durationIn(v, ctx, 60, 86400, 'between 1min and 1d')).default('1800'),
+        AbsoluteTimeoutSec: z.string().transform((v, ctx) => durationIn(v, ctx, 300, 30 * 86400, 'between 5min and 30d')).default('43200'),
+        MaxSessionsPerUser: count(1, 256).default('16'),
+        LoginFailuresPerUser: count(1, 1000).default('5'),
+        LoginFailuresPerAddress: count(1, 10000).default('20'),
+        LoginFailureWindowSec: z.string().transform((v, ctx) => durationIn(v, ctx, 10, 86400, 'between 10s and 1d')).default('900'),
+      })
+      .strict()
+      .default({}),
     Backend: z.object({ Cgroups: z.enum(['auto', 'systemd', 'cgroupfs', 'none']).optional(), Slices: z.enum(['auto', 'systemd', 'none']).optional(), Database: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/diycloud/diycloud.db') }).strict().default({}),
   })
   .strict();
@@ -124,6 +136,8 @@ export interface Config {
    */
   readonly events: { readonly throttleUsecPerMin: number; readonly retentionSec: number; readonly terminalMessages: boolean; readonly messageIntervalSec: number; readonly pollIntervalSec: number; readonly sampleIntervalSec: number };
   readonly accounts: { readonly shells: string[]; readonly homeMode: string; readonly useradd: string; readonly userdel: string; readonly chpasswd: string; readonly pamVerify: string };
+  /** Web sessions: idle and absolute timeouts, sessions per user, failed logins allowed per user and per address in the window. */
+  readonly web?: { readonly idleSec: number; readonly absoluteSec: number; readonly maxSessionsPerUser: number; readonly loginFailuresPerUser: number; readonly loginFailuresPerAddress: number; readonly loginFailureWindowSec: number };
 }
 
 /**
@@ -164,6 +178,7 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
     quota: { paths: c.Quota.Paths === undefined ? null : c.Quota.Paths.split(' ').filter((p) => p !== ''), softShare: c.Quota.SoftLimitPercent / 100, gracePeriodSec: c.Quota.GracePeriod },
     events: { throttleUsecPerMin: Math.round(c.Events.ThrottleThreshold * 600_000), retentionSec: c.Events.Retention, terminalMessages: c.Events.TerminalMessages, messageIntervalSec: c.Events.MessageInterval, pollIntervalSec: c.Events.PollInterval, sampleIntervalSec: c.Events.SampleInterval },
     accounts: { shells: c.Accounts.Shells.split(' '), homeMode: c.Accounts.HomeMode.padStart(4, '0'), useradd: c.Accounts.Useradd, userdel: c.Accounts.Userdel, chpasswd: c.Accounts.Chpasswd, pamVerify: c.Accounts.PamVerify },
+    web: { idleSec: c.Web.IdleTimeoutSec, absoluteSec: c.Web.AbsoluteTimeoutSec, maxSessionsPerUser: c.Web.MaxSessionsPerUser, loginFailuresPerUser: c.Web.LoginFailuresPerUser, loginFailuresPerAddress: c.Web.LoginFailuresPerAddress, loginFailureWindowSec: c.Web.LoginFailureWindowSec },
   };
   if (cfg.defaults.diskQuotaBytes > 0 && cfg.defaults.diskQuotaBytes < cfg.floor.minDiskBytes) {
     throw new DiycloudError('InvalidArgument', `${source}: [Defaults] Disk must be 0 (no quota) or not below [Limits] MinDisk`);
@@ -175,6 +190,11 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
   return cfg;
 }
 
+
+/** A whole number within [min, max] (config text). */
+function count(min: number, max: number) {
+  return z.string().regex(/^[0-9]{1,6}$/, 'expected a whole number').transform(Number).refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+}
 
 /** A duration within [minSec, maxSec], or a zod issue naming the range. */
 function durationIn(v: string, ctx: z.RefinementCtx, minSec: number, maxSec: number, range: string): number {
