@@ -7,6 +7,7 @@ import type { ProcessTable } from '../core/placement';
 import type { AccountAdmin, AccountDb, AdminStore, Authorizer, CgroupLimits, Clock, Events, GpuAccess, Logger, PasswordVerifier, QuotaBackend, Scheduler, SessionAdmin, Store } from '../core/ports';
 import type { GpuGroupStore, GroupMembers } from '../core/enforcement-ports';
 import type { LimitEventStore } from '../core/event-ports';
+import type { UsageServices } from '../core/usage-ports';
 import type { KeyedQueue } from './keyed-queue';
 
 export interface AppDeps {
@@ -46,4 +47,6 @@ export interface AppDeps {
   readonly ratchets: Map<number, { cancel(): void }>;
   /** Limit events for GetUser's `events` (absent where a test does not need them: no events shown). */
   readonly limitEvents?: LimitEventStore;
+  /** Usage history and the latest samples (app/sample-usage.ts; absent where a test does not need them). */
+  readonly usage?: UsageServices;
 }

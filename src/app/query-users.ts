@@ -66,7 +66,8 @@ export async function queryUsers(deps: AppDeps, caller: Caller, raw: Readonly<Re
     (r) => {
       const a = decide(r).allocation;
       const overQuota = q.overQuota !== null && diskUsageOf(disk, r.uid, a).some((p) => p.overQuota);
-      return { name: r.username, uid: r.uid, email: r.email, role: r.role, enabled: r.enabled, memoryBytes: a.memoryMaxBytes, hasGpu: grantsAny(a.gpus), overQuota };
+      const now = deps.usage?.latest.latest(r.uid); // cpuUsage, memoryUsage: the latest sample (app/sample-usage.ts)
+      return { name: r.username, uid: r.uid, email: r.email, role: r.role, enabled: r.enabled, memoryBytes: a.memoryMaxBytes, hasGpu: grantsAny(a.gpus), overQuota, cpuPercent: now?.cpuPercent ?? 0, memoryUsedBytes: now?.memoryBytes ?? 0 };
     },
     q,
   );

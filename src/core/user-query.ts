@@ -8,7 +8,7 @@ export const QUERY_DEFAULT_LIMIT = 50;
 export const QUERY_MAX_LIMIT = 1000;
 /** The longest search text: an e-mail address's length (RFC 5321 path). */
 export const QUERY_MAX_SEARCH_CHARS = 254;
-export const QUERY_SORT_KEYS = ['name', 'uid', 'role', 'memory'] as const;
+export const QUERY_SORT_KEYS = ['name', 'uid', 'role', 'memory', 'cpuUsage', 'memoryUsage'] as const;
 export type QuerySortKey = (typeof QUERY_SORT_KEYS)[number];
 export const QUERY_KEYS = ['offset', 'limit', 'search', 'role', 'enabled', 'hasGpu', 'overQuota', 'sort', 'order'] as const;
 
@@ -39,6 +39,9 @@ export interface UserFacts {
   readonly hasGpu: boolean;
   /** Over the disk quota on any quota path. */
   readonly overQuota: boolean;
+  /** The latest usage sample (sort keys cpuUsage, memoryUsage); 0 for a user without a live cgroup. */
+  readonly cpuPercent?: number;
+  readonly memoryUsedBytes?: number;
 }
 
 const bad = (key: string, what: string): DiycloudError => new DiycloudError('InvalidArgument', `query.${key}: ${what}`, { field: key });
@@ -103,7 +106,13 @@ function matches(f: UserFacts, q: UserQuery): boolean {
 const cmp = (a: string | number, b: string | number): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function compare(a: UserFacts, b: UserFacts, key: QuerySortKey): number {
-  const primary = key === 'name' ? cmp(a.name, b.name) : key === 'uid' ? cmp(a.uid, b.uid) : key === 'role' ? cmp(a.role, b.role) : cmp(a.memoryBytes, b.memoryBytes);
+  const primary =
+    key === 'name' ? cmp(a.name, b.name)
+    : key === 'uid' ? cmp(a.uid, b.uid)
+    : key === 'role' ? cmp(a.role, b.role)
+    : key === 'cpuUsage' ? cmp(a.cpuPercent ?? 0, b.cpuPercent ?? 0)
+    : key === 'memoryUsage' ? cmp(a.memoryUsedBytes ?? 0, b.memoryUsedBytes ?? 0)
+    : cmp(a.memoryBytes, b.memoryBytes);
   // Ties by name, then uid: the order, and so the pages, are stable between calls.
   return primary || cmp(a.name, b.name) || cmp(a.uid, b.uid);
 }

@@ -29,6 +29,12 @@ export const ROWS: Record<string, Row> = {
   QueryUsers: { need: 'org.diycloud.read-users', args: () => ['a{sv}', '1', 'limit', 'u', '5'] },
   ListProfiles: { need: 'org.diycloud.read-users', args: () => [''] },
   GetAuditLog: { need: 'org.diycloud.read-users', args: () => ['a{sv}', '1', 'limit', 'u', '5'] },
+  // someone else's usage, events and sessions (one's own need nothing: checked separately); everyone's events; the host
+  GetUsageHistory: { need: 'org.diycloud.read-users', args: (t) => ['ss', t.target, 'hour'] },
+  GetUsage: { need: 'org.diycloud.read-users', args: (t) => ['as', '1', t.target] },
+  GetLimitEvents: { need: 'org.diycloud.read-users', args: () => ['a{sv}', '1', 'limit', 'u', '5'] },
+  ListSessions: { need: 'org.diycloud.read-users', args: (t) => ['s', t.target] },
+  GetHostSummary: { need: 'org.diycloud.read-users', args: () => [''] },
   // already adopted: an authorized caller gets UserExists, which is not an authorization failure
   AdoptUser: { need: 'org.diycloud.manage-users', args: (t) => ['ss', t.target, 'user'] },
   SetRole: { need: 'org.diycloud.manage-users', args: (t) => ['ss', t.target, 'user'] },

@@ -40,6 +40,12 @@ export const CLI_ROWS: Record<string, readonly CliCall[] | typeof BUSCTL_ONLY> =
   QueryUsers: [{ argv: () => ['user', 'list'], ok: 0 }],
   ListProfiles: [{ argv: () => ['profile', 'list'], ok: 0 }],
   GetAuditLog: [{ argv: () => ['audit', '--limit', '5'], ok: 0 }],
+  // someone else's usage, events and sessions; everyone's events; the host view
+  GetUsageHistory: [{ argv: (t) => ['usage', t.target, '--range', 'day'], ok: 0 }],
+  GetUsage: [{ argv: (t) => ['usage', t.target, '--now'], ok: 0 }],
+  GetLimitEvents: [{ argv: () => ['events', '--limit', '5'], ok: 0 }],
+  ListSessions: [{ argv: (t) => ['user', 'sessions', t.target], ok: 0 }],
+  GetHostSummary: [{ argv: () => ['host'], ok: 0 }],
   // already adopted: UserExists (6)
   AdoptUser: [{ argv: (t) => ['user', 'adopt', t.target], ok: 6 }],
   SetRole: [{ argv: (t) => ['user', 'role', t.target, 'user'], ok: 0 }],

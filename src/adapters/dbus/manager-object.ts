@@ -6,6 +6,7 @@ import { checkLogin, closeSession, openSession } from '../../app/login';
 import { auditLog, listProfiles, resetLimits, setLimits, setProfile } from '../../app/manage-limits';
 import { adoptUser, listUsers, readUser, setEmail, setEnabled, setRole } from '../../app/manage-users';
 import { queryUsers } from '../../app/query-users';
+import { getHostSummary, getLimitEvents, getUsage, getUsageHistory, listSessions } from '../../app/usage-queries';
 import { reconcile } from '../../app/reconcile';
 import { createUser } from '../../app/create-user';
 import { deleteUser } from '../../app/delete-user';
@@ -76,6 +77,12 @@ export function managerObject(deps: AppDeps, xml: string, version: string): Obje
       m('SetProfile', 'sa{sv}', 'as', 'caller', async (ctx, [role, l]) => [await setProfile(deps, ctx.caller, role, limits(l))]),
       m('ListProfiles', '', 's', 'caller', async (ctx) => json(await listProfiles(deps, ctx.caller))),
       m('GetAuditLog', 'a{sv}', 's', 'caller', async (ctx, [f]) => json(await auditLog(deps, ctx.caller, options(f, { limit: INTEGER, user: ['s'] }, 'filter')))),
+      // The portal's reads (docs/dbus-api.md): usage history and latest samples, events, sessions, the host view.
+      m('GetUsageHistory', 'ss', 's', 'caller', async (ctx, [user, range]) => json(await getUsageHistory(deps, ctx.caller, user, range))),
+      m('GetUsage', 'as', 's', 'caller', async (ctx, [users]) => json(await getUsage(deps, ctx.caller, users))),
+      m('GetLimitEvents', 'a{sv}', 's', 'caller', async (ctx, [f]) => json(await getLimitEvents(deps, ctx.caller, options(f, { user: ['s'], limit: INTEGER }, 'filter')))),
+      m('ListSessions', 's', 's', 'caller', async (ctx, [user]) => json(await listSessions(deps, ctx.caller, user))),
+      m('GetHostSummary', '', 's', 'caller', async (ctx) => json(await getHostSummary(deps, ctx.caller))),
     ],
   };
 }
