@@ -54,7 +54,7 @@ for f in dist/entry/daemon.js dist/pam_diycloud.so dist/pam-hook dist/pam-verify
          packaging/sysusers.d/diycloud.conf packaging/tmpfiles.d/diycloud.conf packaging/bash-completion/diycloudctl \
          packaging/man/diycloudd.8 packaging/man/diycloudctl.1 packaging/man/diycloud.conf.5 packaging/release-limits.sh \
          systemd/diycloudd.service dbus/org.diycloud.Manager1.conf \
-         dbus/org.diycloud.Manager1.xml packaging/diycloud.conf; do
+         dbus/org.diycloud.Manager1.xml dbus/org.diycloud.Web1.xml packaging/diycloud.conf; do
   [ -e "$SRC/$f" ] || missing+=("$f")
 done
 if [ -z "$NODE_MODULES" ] && [ ! -f "$SRC/package-lock.json" ]; then missing+=("package-lock.json (or pass --node-modules)"); fi
@@ -130,6 +130,7 @@ esac
 install -D -m 0644 "$SRC/systemd/diycloudd.service" "$D$PREFIX/lib/systemd/system/diycloudd.service"
 install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.conf" "$D$PREFIX/share/dbus-1/system.d/org.diycloud.Manager1.conf"
 install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.xml" "$D$PREFIX/share/dbus-1/interfaces/org.diycloud.Manager1.xml"
+install -D -m 0644 "$SRC/dbus/org.diycloud.Web1.xml" "$D$PREFIX/share/dbus-1/interfaces/org.diycloud.Web1.xml"
 install -D -m 0644 "$SRC/pam/pam-configs/diycloud" "$D$PREFIX/share/pam-configs/diycloud"
 # The role groups (sysusers.d) and the state and runtime directories (tmpfiles.d), for the packages' scripts.
 install -D -m 0644 "$SRC/packaging/sysusers.d/diycloud.conf" "$D$PREFIX/lib/sysusers.d/diycloud.conf"

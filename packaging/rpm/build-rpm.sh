@@ -27,7 +27,7 @@ missing=()
 for p in usr/lib/diycloud/dist/entry/daemon.js usr/lib/diycloud/node_modules usr/sbin/diycloudd usr/bin/diycloudctl \
          usr/libexec/diycloud/pam-hook usr/libexec/diycloud/pam-verify usr/lib64/security/pam_diycloud.so \
          usr/lib/systemd/system/diycloudd.service usr/lib/sysusers.d/diycloud.conf usr/lib/tmpfiles.d/diycloud.conf \
-         usr/share/dbus-1/system.d/org.diycloud.Manager1.conf usr/share/dbus-1/interfaces/org.diycloud.Manager1.xml \
+         usr/share/dbus-1/system.d/org.diycloud.Manager1.conf usr/share/dbus-1/interfaces/org.diycloud.Manager1.xml usr/share/dbus-1/interfaces/org.diycloud.Web1.xml \
          usr/share/polkit-1/actions/org.diycloud.policy usr/share/polkit-1/rules.d/50-diycloud.rules \
          usr/share/man/man1/diycloudctl.1.gz usr/share/man/man5/diycloud.conf.5.gz usr/share/man/man8/diycloudd.8.gz \
          usr/share/bash-completion/completions/diycloudctl usr/share/doc/diycloud etc/diycloud/diycloud.conf var/lib/diycloud; do
