@@ -99,6 +99,8 @@ const schema = z
       .default({}),
     // GPU groups (defence in depth beside the device cgroup): absent = the groups owning the GPU nodes; empty = none.
     GPU: z.object({ Groups: z.string().regex(/^$|^[a-z_][a-z0-9_-]*(\s+[a-z_][a-z0-9_-]*)*$/, 'expected group names separated by spaces, or nothing').optional() }).strict().default({}),
+    // Usage history (src/app/sample-usage.ts): how often live users' usage is sampled.
+    Usage: z.object({ SampleIntervalSec: z.string().transform((v, ctx) => durationIn(v, ctx, 1, 300, 'between 1s and 5min')).default('10') }).strict().default({}),
     // Web sessions (org.diycloud.Web1, docs/security.md "The web path"): timeouts, per-user cap, failed-login throttle.
     Web: z
       .object({
@@ -136,6 +138,8 @@ export interface Config {
    */
   readonly events: { readonly throttleUsecPerMin: number; readonly retentionSec: number; readonly terminalMessages: boolean; readonly messageIntervalSec: number; readonly pollIntervalSec: number; readonly sampleIntervalSec: number };
   readonly accounts: { readonly shells: string[]; readonly homeMode: string; readonly useradd: string; readonly userdel: string; readonly chpasswd: string; readonly pamVerify: string };
+  /** Usage history: the sample interval (seconds). */
+  readonly usage?: { readonly sampleIntervalSec: number };
   /** Web sessions: idle and absolute timeouts, sessions per user, failed logins allowed per user and per address in the window. */
   readonly web?: { readonly idleSec: number; readonly absoluteSec: number; readonly maxSessionsPerUser: number; readonly loginFailuresPerUser: number; readonly loginFailuresPerAddress: number; readonly loginFailureWindowSec: number };
 }
@@ -178,6 +182,7 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
     quota: { paths: c.Quota.Paths === undefined ? null : c.Quota.Paths.split(' ').filter((p) => p !== ''), softShare: c.Quota.SoftLimitPercent / 100, gracePeriodSec: c.Quota.GracePeriod },
     events: { throttleUsecPerMin: Math.round(c.Events.ThrottleThreshold * 600_000), retentionSec: c.Events.Retention, terminalMessages: c.Events.TerminalMessages, messageIntervalSec: c.Events.MessageInterval, pollIntervalSec: c.Events.PollInterval, sampleIntervalSec: c.Events.SampleInterval },
     accounts: { shells: c.Accounts.Shells.split(' '), homeMode: c.Accounts.HomeMode.padStart(4, '0'), useradd: c.Accounts.Useradd, userdel: c.Accounts.Userdel, chpasswd: c.Accounts.Chpasswd, pamVerify: c.Accounts.PamVerify },
+    usage: { sampleIntervalSec: c.Usage.SampleIntervalSec },
     web: { idleSec: c.Web.IdleTimeoutSec, absoluteSec: c.Web.AbsoluteTimeoutSec, maxSessionsPerUser: c.Web.MaxSessionsPerUser, loginFailuresPerUser: c.Web.LoginFailuresPerUser, loginFailuresPerAddress: c.Web.LoginFailuresPerAddress, loginFailureWindowSec: c.Web.LoginFailureWindowSec },
   };
   if (cfg.defaults.diskQuotaBytes > 0 && cfg.defaults.diskQuotaBytes < cfg.floor.minDiskBytes) {

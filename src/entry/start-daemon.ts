@@ -55,6 +55,11 @@ import { eventLayout } from '../adapters/cgroup-events/event-layout';
 import { BusLimitEventSignals } from '../adapters/dbus/limit-event-signals';
 import { SqliteLimitEvents } from '../adapters/store/sqlite-limit-events';
 import { TtyNotifier } from '../adapters/terminal/tty-notifier';
+import { statfs } from 'node:fs/promises';
+import { UsageSampler, observeUsageReader, summedDisk } from '../app/sample-usage';
+import { readDiskUsage } from '../app/disk-usage';
+import { CgroupfsUsageReader, usageLayout } from '../adapters/cgroup-events/usage-files';
+import { SqliteUsage } from '../adapters/store/sqlite-usage';
 
 /** The installed tree: dist/entry/ → the package root holding schema/ and dbus/. */
 const PKG_ROOT = join(__dirname, '..', '..');
@@ -129,6 +134,20 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const gpuInventory = new CachedGpuInventory(() => withEnforcement(discoverGpus(groupsFromEtcGroup(readFileSync('/etc/group', 'utf8'))), gpuAccess.status()), () => Date.now());
   // Limit events: the watcher (inotify on v2, a poll on v1), rows, the LimitEvent signal and terminal lines (best effort).
   const limitEventStore = withBusyErrors(new SqliteLimitEvents(db));
+  // Usage history: the counter files where a hierarchy is at hand (no bus call per user), else the backend's observe().
+  const usageFiles = cgroups.backend === 'none' ? null : usageLayout(cgroups.backend.startsWith('cgroupfs') ? 'cgroupfs' : cgroups.backend, probeCgroupfs());
+  const usageStore = withBusyErrors(new SqliteUsage(db));
+  const usageIntervalSec = config.usage?.sampleIntervalSec ?? 10;
+  const sampler = new UsageSampler({
+    reader: usageFiles ? new CgroupfsUsageReader(usageFiles) : cgroups.backend === 'none' ? { mode: 'none', readAll: async () => [] } : observeUsageReader(cgroups),
+    store: usageStore,
+    log,
+    nowMs: () => Date.now(),
+    isManaged: (uid) => isManagedUid(uid, config),
+    intervalSec: usageIntervalSec,
+    diskUsage: async () => summedDisk((await readDiskUsage(deps)).paths),
+    diskEverySec: 60,
+  });
   const deps: AppDeps = {
     config,
     bounds: { ...config.floor, machineCpuCores: availableParallelism(), machineMemoryBytes: totalmem(), aboveMachine: config.aboveMachine },
@@ -156,6 +175,15 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     queue: new KeyedQueue(),
     ratchets: new Map(),
     limitEvents: limitEventStore,
+    usage: {
+      store: usageStore,
+      latest: sampler,
+      sampleIntervalSec: usageIntervalSec,
+      filesystem: async (path) => {
+        const f = await statfs(path);
+        return { capacityBytes: f.blocks * f.bsize, freeBytes: f.bavail * f.bsize };
+      },
+    },
   };
   checkAllocation(config.defaults, deps.bounds); // [Defaults] above the machine with AboveMachine=reject: refuse to start (exit 2)
   const eventProbe = cgroups.backend === 'none' ? null : probeCgroupfs();
@@ -166,6 +194,8 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
     ? new CgroupEventWatcher(layout, { pollIntervalMs: config.events.pollIntervalSec * 1000, sampleIntervalMs: config.events.sampleIntervalSec * 1000, rescanIntervalMs: 2_000, isManaged, onError: (uid, e) => log.warn(`uid ${uid}: cgroup counters unreadable: ${e.message}; not watched until it reappears`, { uid }) })
     : { mode: 'none (no cgroup hierarchy)', start: async () => {}, stop: () => {} };
   const recorder = new LimitEventRecorder({ watcher, store: limitEventStore, signals: new BusLimitEventSignals(bus), terminals: config.events.terminalMessages ? new TtyNotifier(log) : null, log, nowMs: () => Date.now(), config: config.events, isManaged, diskLevels: () => diskLevelsOf(deps) });
+  sampler.start();
+  log.info(`usage history: sampling live users every ${usageIntervalSec} s (${usageFiles ? `cgroupfs files` : cgroups.backend === 'none' ? 'nothing to sample: backend none' : 'through the cgroup backend'})`);
   await recorder.start().then(() => log.info(`limit events: watching user cgroups by ${watcher.mode}`), (e: unknown) => log.error(`limit events: cannot watch user cgroups: ${(e as Error).message}; no limit events are recorded`));
   const xml = readFileSync(join(PKG_ROOT, 'dbus', 'org.diycloud.Manager1.xml'), 'utf8');
   const object = managerObject(deps, xml, version);
