@@ -8,6 +8,7 @@ import { addPamCommand } from './commands/pam';
 import { addReconcileCommand } from './commands/reconcile';
 import { addStatusCommand } from './commands/status';
 import { addUserCommands } from './commands/user';
+import { addUsageCommands } from './commands/usage';
 import { EXIT_USAGE } from './errors';
 
 export function buildProgram(version: string): Command {
@@ -42,6 +43,7 @@ Exit status: 0 on success, 2 for a usage error, otherwise the code of the daemon
   addStatusCommand(program);
   addReconcileCommand(program);
   addUserCommands(program);
+  addUsageCommands(program);
   addLimitsCommands(program);
   addProfileCommands(program);
   addAuditCommand(program);

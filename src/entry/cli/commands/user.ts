@@ -35,7 +35,7 @@ Examples:
     .option('--search <text>', 'only users whose name or e-mail contains this (any case)')
     .option('--has-gpu', 'only users whose allocation grants a GPU')
     .option('--over-quota', 'only users over their disk quota on some path')
-    .option('--sort <key>', 'sort by name, uid, role or memory (the memory limit)', 'name')
+    .option('--sort <key>', 'sort by name, uid, role, memory (the memory limit), cpuUsage or memoryUsage (the latest sample)', 'name')
     .option('--desc', 'sort in descending order')
     .option('--limit <n>', 'users per page, 1..1000 (default 50)')
     .option('--offset <n>', 'skip this many users first (default 0)')
