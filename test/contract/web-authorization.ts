@@ -23,6 +23,9 @@ export function webCallArgs(token: string, busctlArgs: string[]): string[] {
       const n = Number(values.shift());
       out.push(t, String(n));
       for (let k = 0; k < n; k++) out.push(values.shift()!, values.shift()!, values.shift()!);
+    } else if (/^a[a-z]$/.test(t)) {
+      const n = Number(values.shift());
+      out.push(t, String(n), ...values.splice(0, n));
     } else if (t.length === 1) out.push(t, values.shift()!);
     else throw new Error(`webCallArgs: type ${t} not handled`);
   }

@@ -97,6 +97,26 @@ describe.skipIf(!isRoot)('org.diycloud.Web1 on a real dbus-daemon', () => {
     expect(r.stderr).toMatch(/Access denied/);
   });
 
+  it('Call refuses root-only members and mistyped arguments, and audits as the user, marked via web', async () => {
+    const token = json<SessionJson>((await login(who.operator!.name, PASSWORD)).stdout).token!;
+    const rootOnly = await call(['call', ...WEB, 'Call', 'ssav', token, 'CheckLogin', '3', 's', target, 's', 'sshd', 's', '']);
+    expect(rootOnly.stderr).toMatch(/CheckLogin cannot be called through a web session/);
+    const mistyped = await call(['call', ...WEB, 'Call', 'ssav', token, 'ResetLimits', '1', 'u', '7']);
+    expect(mistyped.stderr).toMatch(/ResetLimits takes \(s\), got \(u\)/);
+    expect((await call(webCallArgs(token, ['call', ...MGR, 'ResetLimits', 's', target]))).stderr).toBe('');
+    const log = await call(['--json=short', 'call', ...MGR, 'GetAuditLog', 'a{sv}', '2', 'limit', 'u', '1', 'user', 's', target]);
+    const rows = json<{ callerUid: number; action: string; detail: string }[]>(log.stdout);
+    expect(rows[0]).toMatchObject({ callerUid: who.operator!.uid, action: 'ResetLimits' });
+    expect(rows[0].detail).toMatch(/^via web/);
+  });
+
+  it('throttles a client address guessing many names', async () => {
+    for (let i = 0; i < 20; i++) expect((await login(`dcguess${i}`, 'nope', '203.0.113.7')).stderr).toMatch(/login refused/);
+    const limited = await login(who.plain!.name, PASSWORD, '203.0.113.7');
+    expect(limited.stderr).toMatch(/too many failed logins for this address; retry in \d+ s/);
+    expect((await login(who.plain!.name, PASSWORD, '203.0.113.8')).stderr).toBe('');
+  });
+
   it('a web session reads its own record, and reaches nothing the same user could not reach on the bus', async () => {
     const tokens: Partial<Record<Who, string>> = {};
     for (const w of ['plain', 'operator', 'admin'] as const) tokens[w] = json<SessionJson>((await login(who[w]!.name, PASSWORD)).stdout).token!;
