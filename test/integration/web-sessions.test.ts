@@ -30,7 +30,17 @@ describe.skipIf(!isRoot)('org.diycloud.Web1 on a real dbus-daemon', () => {
   const login = async (user: string, password: string, address = '192.0.2.1') => call(['--json=short', 'call', ...WEB, 'Login', 'ssa{sv}', user, password, '1', 'address', 's', address]);
   const json = <T>(stdout: string): T => JSON.parse((JSON.parse(stdout) as { data: [string] }).data[0]) as T;
 
+  let madeServiceUser = false;
+  let serviceUid = -1;
+
   beforeAll(async () => {
+    // The diycloud-web account must exist before the bus reads its policy and the daemon looks it up.
+    if (spawnSync('/usr/bin/getent', ['passwd', 'diycloud-web']).status !== 0) {
+      const r = spawnSync('/usr/sbin/useradd', ['--system', '--no-create-home', '--home-dir', '/', '--shell', '/usr/sbin/nologin', '--', 'diycloud-web'], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      madeServiceUser = true;
+    }
+    serviceUid = Number(spawnSync('/usr/bin/id', ['-u', 'diycloud-web'], { encoding: 'utf8' }).stdout.trim());
     bus = await startTestBus();
     systemd = await startFakeSystemd(bus.address);
     hostUsers = createHostUsers(5, 2820);
@@ -49,6 +59,7 @@ describe.skipIf(!isRoot)('org.diycloud.Web1 on a real dbus-daemon', () => {
     systemd?.close();
     await bus?.stop();
     hostUsers?.remove();
+    if (madeServiceUser) spawnSync('/usr/sbin/userdel', ['--', 'diycloud-web']);
   });
 
   it('logs in through PAM, describes the session with polkit\'s answers, and logs out', async () => {
@@ -95,6 +106,12 @@ describe.skipIf(!isRoot)('org.diycloud.Web1 on a real dbus-daemon', () => {
   it('only root and diycloud-web may use Web1 (bus policy)', async () => {
     const r = await call(['call', ...WEB, 'Logout', 's', 'x'], who.plain!.uid);
     expect(r.stderr).toMatch(/Access denied/);
+    // diycloud-web itself gets through the policy and the daemon's uid check.
+    const viaService = await call(['--json=short', 'call', ...WEB, 'Login', 'ssa{sv}', who.plain!.name, PASSWORD, '1', 'address', 's', '192.0.2.9'], serviceUid);
+    expect(viaService.stderr).toBe('');
+    const token = json<SessionJson>(viaService.stdout).token!;
+    expect((await call(['call', ...WEB, 'Session', 's', token], serviceUid)).stderr).toBe('');
+    expect((await call(['call', ...WEB, 'Logout', 's', token], serviceUid)).stderr).toBe('');
   });
 
   it('Call refuses root-only members and mistyped arguments, and audits as the user, marked via web', async () => {
