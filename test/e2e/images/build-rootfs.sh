@@ -15,7 +15,9 @@ CACHE=${DIYCLOUD_E2E_CACHE:-/var/cache/diycloud-e2e}
 
 # polkitd is the package name on both bookworm and trixie; libnode-dev gives node-gyp the headers
 # that match the container's own nodejs (used by packaging/build-runtime-modules.sh).
-PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,openssh-server,openssh-client,sudo,iproute2,procps,nodejs,libnode-dev,pamtester,sqlite3,passwd,login,cron,libpam-runtime,util-linux,ca-certificates,nginx-light,openssl,curl"
+# nginx (the package, on both releases: trixie has no nginx-light), openssl and curl: the portal e2e test
+# (test/e2e/portal.test.ts) puts nginx with a self-signed certificate in front of diycloud-web.
+PACKAGES="systemd,systemd-sysv,dbus,polkitd,libpam-systemd,openssh-server,openssh-client,sudo,iproute2,procps,nodejs,libnode-dev,pamtester,sqlite3,passwd,login,cron,libpam-runtime,util-linux,ca-certificates,nginx,openssl,curl"
 # The build root: native code is compiled by the distribution's own gcc against its own libraries and
 # node headers, and the .deb is checked by its own lintian.
 [ "$FLAVOUR" = build ] && PACKAGES="$PACKAGES,gcc,g++,make,libc6-dev,python3,libpam0g-dev,libsystemd-dev,node-gyp,dpkg-dev,binutils,lintian,man-db,file"
