@@ -85,6 +85,7 @@ install -d -m 0755 "$D$LIB/dist"
 tar -C "$SRC/dist" --exclude=./packages --exclude=./pam_diycloud.so --exclude=./pam-hook --exclude=./pam-verify -cf - . \
   | tar -C "$D$LIB/dist" --no-same-owner -xf -
 chmod 0755 "$D$LIB/dist/entry/daemon.js" "$D$LIB/dist/entry/cli.js" # they start with #!/usr/bin/env node
+if [ -f "$D$LIB/dist/entry/web.js" ]; then chmod 0755 "$D$LIB/dist/entry/web.js"; fi
 cp -R "$NODE_MODULES" "$D$LIB/node_modules"
 install -d -m 0755 "$D$LIB/schema" "$D$LIB/dbus"
 cp -R "$SRC/schema/." "$D$LIB/schema/"
@@ -99,6 +100,7 @@ wrapper() { # wrapper DEST JSFILE
 }
 wrapper "$PREFIX/sbin/diycloudd" daemon.js
 if [ -f "$SRC/dist/entry/cli.js" ]; then wrapper "$PREFIX/bin/diycloudctl" cli.js; fi
+if [ -f "$SRC/dist/entry/web.js" ]; then wrapper "$PREFIX/sbin/diycloud-web" web.js; fi
 # The PAM module goes where this system's PAM loads modules from: beside pam_unix.so (the same list
 # diycloudctl doctor looks in, src/core/doctor.ts PAM_MODULE_DIRS), or --pam-module-dir.
 if [ -z "$PAM_DIR" ]; then
@@ -128,6 +130,7 @@ esac
 
 # 6. system integration files
 install -D -m 0644 "$SRC/systemd/diycloudd.service" "$D$PREFIX/lib/systemd/system/diycloudd.service"
+install -D -m 0644 "$SRC/systemd/diycloud-web.service" "$D$PREFIX/lib/systemd/system/diycloud-web.service"
 install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.conf" "$D$PREFIX/share/dbus-1/system.d/org.diycloud.Manager1.conf"
 install -D -m 0644 "$SRC/dbus/org.diycloud.Manager1.xml" "$D$PREFIX/share/dbus-1/interfaces/org.diycloud.Manager1.xml"
 install -D -m 0644 "$SRC/dbus/org.diycloud.Web1.xml" "$D$PREFIX/share/dbus-1/interfaces/org.diycloud.Web1.xml"
@@ -156,6 +159,11 @@ if [ -e "$D/etc/diycloud/diycloud.conf" ]; then
   echo "install.sh: keeping existing /etc/diycloud/diycloud.conf" >&2
 else
   install -D -m 0644 "$SRC/packaging/diycloud.conf" "$D/etc/diycloud/diycloud.conf"
+fi
+if [ -e "$D/etc/diycloud/web.conf" ]; then
+  echo "install.sh: keeping existing /etc/diycloud/web.conf" >&2
+else
+  install -D -m 0644 "$SRC/packaging/web.conf" "$D/etc/diycloud/web.conf"
 fi
 install -d -m 0700 "$D/var/lib/diycloud"
 
