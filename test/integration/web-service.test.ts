@@ -3,8 +3,8 @@
 // Web1.Call, a refused change, logout and a replayed cookie.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,10 +36,10 @@ describe.skipIf(!isRoot)('diycloud-web on the real daemon', () => {
   const sock = join(dir, 'web.sock');
   let madeServiceUser = false;
 
-  const http = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<Reply> =>
+  const http = (method: string, path: string, headers: Record<string, string> = {}, body?: unknown, socketPath = sock): Promise<Reply> =>
     new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
-      const req = request({ socketPath: sock, method, path, headers: { Host: 'portal.test', ...(data ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(data)) } : {}), ...headers } }, (res) => {
+      const req = request({ socketPath, method, path, headers: { Host: 'portal.test', ...(data ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(data)) } : {}), ...headers } }, (res) => {
         let text = '';
         res.on('data', (c) => (text += c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
@@ -116,5 +116,42 @@ describe.skipIf(!isRoot)('diycloud-web on the real daemon', () => {
     const replay = await http('GET', `/api/v1/users/${plain.name}`, { Cookie: cookie });
     expect(replay.status).toBe(401);
     expect(JSON.parse(replay.body).error.code).toBe('SessionExpired');
+  });
+
+  it.skipIf(!existsSync(join(REPO, 'dist/entry/web.js')))('the built entry runs as diycloud-web, replaces a stale socket, makes it 0660, and logs in', async () => {
+    const [plain] = hostUsers.users;
+    const run = join(dir, 'run');
+    spawnSync('/usr/bin/install', ['-d', '-m', '0750', '-o', 'diycloud-web', '-g', 'diycloud-web', run]);
+    chmodSync(dir, 0o755);
+    const entrySock = join(run, 'web.sock');
+    const conf = join(dir, 'web.conf');
+    writeFileSync(conf, `[Web]\nSocket=${entrySock}\nPublicOrigin=${ORIGIN}\nStaticDir=${dir}\nBusAddress=${bus.address}\n`);
+    // a stale socket from an earlier run: its process died without removing it
+    spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(entrySock)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    expect(statSync(entrySock).isSocket()).toBe(true);
+    const uid = Number(spawnSync('/usr/bin/id', ['-u', 'diycloud-web'], { encoding: 'utf8' }).stdout);
+    const gid = Number(spawnSync('/usr/bin/id', ['-g', 'diycloud-web'], { encoding: 'utf8' }).stdout);
+    let child: ChildProcess | undefined;
+    try {
+      child = spawn(process.execPath, [join(REPO, 'dist/entry/web.js'), '--config', conf], { uid, gid, env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (c) => (err += c));
+      const t0 = Date.now();
+      while (!/listening on/.test(err)) {
+        if (Date.now() - t0 > 10_000 || child.exitCode !== null) throw new Error(`diycloud-web did not start: ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const st = statSync(entrySock);
+      expect(st.isSocket()).toBe(true);
+      expect(st.mode & 0o777).toBe(0o660);
+      expect(st.uid).toBe(uid);
+      const login = await http('POST', '/api/v1/login', { Origin: ORIGIN }, { user: plain.name, password: PASSWORD }, entrySock);
+      expect(login.status, login.body + err).toBe(200);
+      const cookie = String(login.headers['set-cookie']).split(';')[0];
+      const me = await http('GET', `/api/v1/users/${plain.name}`, { Cookie: cookie }, undefined, entrySock);
+      expect(me.status, me.body).toBe(200);
+    } finally {
+      child?.kill('SIGTERM');
+    }
   });
 });
