@@ -43,18 +43,29 @@ export function UsersPage() {
         </Field>
         <label class="check"><input type="checkbox" checked={f.overQuota} onChange={(e) => set({ overQuota: e.currentTarget.checked })} /> Over quota</label>
         <label class="check"><input type="checkbox" checked={f.hasGpu} onChange={(e) => set({ hasGpu: e.currentTarget.checked })} /> Has GPU</label>
+        <Field label="Sort by">
+          <select value={f.sort} onChange={(e) => set({ sort: e.currentTarget.value })}>
+            <option value="name">name</option><option value="uid">UID</option><option value="role">role</option><option value="memory">memory limit</option>
+            <option value="cpuUsage">CPU use</option><option value="memoryUsage">memory use</option>
+          </select>
+        </Field>
+        <Field label="Order">
+          <select value={f.order} onChange={(e) => set({ order: e.currentTarget.value as UsersFilter['order'] })}>
+            <option value="asc">ascending</option><option value="desc">descending</option>
+          </select>
+        </Field>
       </form>
       <Loading l={list}>{(d) => (
         <>
           <p class="muted" aria-live="polite">{d.total} users{d.total > 0 ? `, showing ${d.offset + 1}–${d.offset + d.users.length}` : ''}</p>
           <div class="scroll"><table>
-            <thead><tr>{th('name', 'Name')}{th('uid', 'UID')}{th('role', 'Role')}<th scope="col">Status</th>{th('memory', 'Memory limit')}<th scope="col">CPU</th><th scope="col">GPU</th>{th('cpuUsage', 'CPU use')}{th('memoryUsage', 'Memory use')}</tr></thead>
+            <thead><tr>{th('name', 'Name')}{th('uid', 'UID')}{th('role', 'Role')}<th scope="col">Status</th>{th('memory', 'Memory limit')}<th scope="col">CPU</th><th scope="col">GPU</th><th scope="col">Logged in</th>{th('memoryUsage', 'Memory use')}</tr></thead>
             <tbody>{d.users.map((u) => (
               <tr key={u.uid}>
                 <td><a href={hrefFor('user', u.name)}>{u.name}</a></td><td>{u.uid}</td><td>{u.role}</td>
                 <td>{u.enabled ? 'enabled' : <span class="tag tag-denied">disabled</span>}{u.disk.some((x) => x.overQuota) ? <span class="tag tag-denied"> over quota</span> : null}</td>
                 <td>{formatBytes(u.allocation.memory)}</td><td>{formatCores(u.allocation.cpu)}</td><td>{formatGpu(u.allocation.gpu)}</td>
-                <td>{u.cgroup.exists ? 'live' : '–'}</td><td>{formatBytes(u.cgroup.memoryCurrentBytes)}</td>
+                <td>{u.cgroup.exists ? 'yes' : 'no'}</td><td>{formatBytes(u.cgroup.memoryCurrentBytes)}</td>
               </tr>
             ))}</tbody>
           </table></div>
