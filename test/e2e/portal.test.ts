@@ -77,6 +77,30 @@ describe.skipIf(skip).each(DISTS)('portal in a browser (%s)', (dist) => {
     expect(t.stdout).toMatch(/^40\d$/);
   }, 30_000);
 
+  it('web API through nginx: login as a Unix user gives a cookie; after logout the replayed cookie is 401', async () => {
+    await c.exec(`set -e; useradd -m -s /bin/bash webalice && echo 'webalice:Pw-e2e-1234' | chpasswd
+      getent passwd diycloud-web >/dev/null || systemd-sysusers /usr/lib/sysusers.d/diycloud.conf; busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
+      usermod -aG diycloud-web www-data; systemctl enable --now diycloud-web.service; systemctl restart nginx.service
+      for i in $(seq 50); do [ -S /run/diycloud/web/web.sock ] && break; sleep 0.1; done`, { timeoutMs: 60_000 });
+    await c.writeFile('/etc/nginx/sites-enabled/diycloud-e2e-api.conf', `server {
+  listen 127.0.0.1:9443 ssl; server_name localhost;
+  ssl_certificate /etc/diycloud-e2e/probe.crt; ssl_certificate_key /etc/diycloud-e2e/probe.key;
+  location /api/ { proxy_pass http://unix:/run/diycloud/web/web.sock; proxy_set_header Host $http_host;
+    proxy_set_header X-Forwarded-For $remote_addr; }
+}
+`);
+    await c.exec('nginx -t 2>&1 && systemctl reload nginx.service');
+    const curl = (args: string) => c.exec(`curl -sk -o /tmp/body -w '%{http_code}' ${args} ; echo; cat /tmp/body`, { allowFail: true });
+    const login = await curl(`-c /tmp/jar -H 'Origin: https://localhost:9443' -H 'Content-Type: application/json' \
+      --data '{"user":"webalice","password":"Pw-e2e-1234"}' https://localhost:9443/api/v1/login`);
+    expect(login.stdout.split('\n')[0], login.stdout + (await c.exec('journalctl -u diycloud-web -n 20 --no-pager', { allowFail: true })).stdout).toBe('200');
+    const csrf = (JSON.parse(login.stdout.split('\n').slice(1).join('\n')) as { csrfToken: string }).csrfToken;
+    expect((await curl('-b /tmp/jar https://localhost:9443/api/v1/session')).stdout.split('\n')[0]).toBe('200');
+    const out = await curl(`-b /tmp/jar -X POST -H 'Origin: https://localhost:9443' -H 'X-CSRF-Token: ${csrf}' https://localhost:9443/api/v1/logout`);
+    expect(out.stdout.split('\n')[0]).toBe('204');
+    expect((await curl('-b /tmp/jar https://localhost:9443/api/v1/session')).stdout.split('\n')[0]).toBe('401');
+  }, 60_000);
+
   const NEEDS = 'needs diycloud-web (src/entry/web.ts, systemd/diycloud-web.service), dist/web (npm run build:web), ' +
     'packaging/nginx/diycloud-web.conf and diycloudctl web enable';
   it.todo(`a user logs in, sees their limits and live usage; usage rises while their busy loop burns CPU (${NEEDS}, Web1 Login, GetUsage)`);
