@@ -9,6 +9,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootWithDiycloud, e2eSkip, type Container, type Dist } from './lib/container';
 import { browserUnavailableReason, launchInNetns, type NetnsBrowser } from './lib/browser';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+
+/** Where the run's screenshots go (docs/portal.md shows them); taken from one release only. */
+const SHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
+const SHOT_DIST: Dist = 'trixie';
 
 const noBrowser = browserUnavailableReason();
 if (noBrowser) console.warn(`\n*** diycloud portal e2e tests SKIPPED: ${noBrowser} ***\n`);
@@ -80,13 +87,15 @@ describe.skipIf(skip).each(DISTS)('portal in a browser (%s)', (dist) => {
   it('web API through nginx: login as a Unix user gives a cookie; after logout the replayed cookie is 401', async () => {
     await c.exec(`set -e; useradd -m -s /bin/bash webalice && echo 'webalice:Pw-e2e-1234' | chpasswd
       getent passwd diycloud-web >/dev/null || systemd-sysusers /usr/lib/sysusers.d/diycloud.conf; busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig
+      # the front end where the service looks for it (the package installs it there; install.sh ships it inside dist/)
+      [ -e /usr/share/diycloud/web ] || { install -d /usr/share/diycloud; ln -s /usr/lib/diycloud/dist/web /usr/share/diycloud/web; }
       usermod -aG diycloud-web www-data; systemctl enable --now diycloud-web.service; systemctl restart nginx.service
       for i in $(seq 50); do [ -S /run/diycloud/web/web.sock ] && break; sleep 0.1; done`, { timeoutMs: 60_000 });
     await c.writeFile('/etc/nginx/sites-enabled/diycloud-e2e-api.conf', `server {
   listen 127.0.0.1:9443 ssl; server_name localhost;
   ssl_certificate /etc/diycloud-e2e/probe.crt; ssl_certificate_key /etc/diycloud-e2e/probe.key;
-  location /api/ { proxy_pass http://unix:/run/diycloud/web/web.sock; proxy_set_header Host $http_host;
-    proxy_set_header X-Forwarded-For $remote_addr; }
+  location / { proxy_pass http://unix:/run/diycloud/web/web.sock; proxy_set_header Host $http_host;
+    proxy_set_header X-Forwarded-For $remote_addr; proxy_buffering off; }
 }
 `);
     await c.exec('nginx -t 2>&1 && systemctl reload nginx.service');
@@ -101,9 +110,83 @@ describe.skipIf(skip).each(DISTS)('portal in a browser (%s)', (dist) => {
     expect((await curl('-b /tmp/jar https://localhost:9443/api/v1/session')).stdout.split('\n')[0]).toBe('401');
   }, 60_000);
 
+  it('in the browser: a user signs in, sees their limits and their CPU use rise under a busy loop; an admin sees the operator pages (screenshots)', async () => {
+    const shots = dist === SHOT_DIST;
+    if (shots) mkdirSync(SHOTS, { recursive: true });
+    await c.exec(`set -e; id webalice >/dev/null; diycloudctl user adopt webalice; diycloudctl limits set webalice --cpu 2 --memory 3G
+      useradd -m -s /bin/bash webadmin && echo 'webadmin:Pw-e2e-5678' | chpasswd && diycloudctl user adopt webadmin --role admin
+      # faster samples and live ticks than the defaults (10 s, 5 s), so the test waits seconds, not minutes
+      grep -q '^\[Usage\]' /etc/diycloud/diycloud.conf || printf '\n[Usage]\nSampleIntervalSec=2\n' >> /etc/diycloud/diycloud.conf
+      printf '\nLiveIntervalSec=1\n' >> /etc/diycloud/web.conf
+      systemctl restart diycloudd.service; systemctl restart diycloud-web.service
+      for i in $(seq 50); do [ -S /run/diycloud/web/web.sock ] && busctl status org.diycloud.Manager1 >/dev/null 2>&1 && break; sleep 0.2; done
+      # a live cgroup for webalice (her user manager) and a busy loop of hers in it
+      loginctl enable-linger webalice; uid=$(id -u webalice)
+      for i in $(seq 50); do systemctl is-active -q user@$uid.service && break; sleep 0.2; done
+      systemd-run --quiet --uid=webalice --slice=user-$uid.slice --unit=webalice-burn /bin/sh -c 'while :; do :; done'`, { timeoutMs: 90_000 });
+    const shot = async (page: Page, name: string) => {
+      if (shots) await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+    };
+    const signIn = async (user: string, password: string, viewport?: { width: number; height: number }) => {
+      const p = await b.newPage(viewport);
+      const res = await p.page.goto('https://localhost:9443/', { waitUntil: 'load' });
+      expect(res?.status()).toBe(200);
+      expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+      await p.page.getByRole('heading', { name: 'Sign in to diycloud' }).waitFor();
+      if (user === 'webalice' && !viewport) await shot(p.page, 'login');
+      await p.page.getByLabel('User name').fill(user);
+      await p.page.getByLabel('Password').fill(password);
+      await p.page.getByRole('button', { name: 'Sign in' }).click();
+      await p.page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: 20_000 });
+      return p;
+    };
+    const alice = await signIn('webalice', 'Pw-e2e-1234');
+    // the allocation shows the limits just set, and where they come from
+    await expect.poll(() => alice.page.locator('main').innerText(), { timeout: 20_000 }).toMatch(/3(\.0)? ?Gi?B/);
+    expect(await alice.page.locator('main').innerText()).toMatch(/set for this user/);
+    // live usage from the sampler through the SSE stream: the busy loop shows as CPU use of her allocation
+    const cpuShown = async () => Number(/([\d.]+) % of 2 cores/.exec(await alice.page.locator('main').innerText())?.[1] ?? 0);
+    // Debian 12's container has a cgroup v1 hierarchy without the cpu and memory controllers (FACTS.md): the sampler
+    // finds no counters there and reports her as not live (a known gap: it should say "not measurable"); Debian 13's
+    // unified hierarchy always has cpu.stat, so the live state and the rise are checked there.
+    await expect.poll(() => alice.page.locator('main').innerText(), { timeout: 30_000 }).toMatch(dist === 'trixie' ? /Live: updated every few seconds/ : /Live: updated|Not logged in: no live usage/);
+    if (dist === 'trixie') await expect.poll(cpuShown, { timeout: 45_000, intervals: [1000] }).toBeGreaterThan(20);
+    await alice.page.waitForTimeout(4000); // a few points in the history chart
+    await alice.page.getByRole('button', { name: 'Last hour' }).click();
+    await shot(alice.page, 'dashboard');
+    await c.exec('systemctl stop webalice-burn.service', { allowFail: true });
+    for (const [route, heading, name] of [['#/request', 'Request more', 'request-more'], ['#/password', 'Change password', 'password'], ['#/sessions', 'Sessions', 'sessions']]) {
+      await alice.page.goto(`https://localhost:9443/${route}`);
+      await alice.page.getByRole('heading', { name: heading }).waitFor();
+      await shot(alice.page, name);
+    }
+    // a plain user's menu has no operator pages, and the page itself says no
+    expect(await alice.page.getByRole('navigation', { name: 'Main' }).innerText()).not.toMatch(/Users|Audit/);
+    await alice.page.goto('https://localhost:9443/#/users');
+    await alice.page.getByRole('heading', { name: 'Not allowed' }).waitFor();
+    expect(alice.errors).toEqual([]);
+    await alice.context.close();
+    const phone = await signIn('webalice', 'Pw-e2e-1234', { width: 375, height: 740 });
+    await shot(phone.page, 'dashboard-phone');
+    await phone.context.close();
+
+    const admin = await signIn('webadmin', 'Pw-e2e-5678');
+    for (const [route, heading, name] of [['#/users', 'Users', 'users'], ['#/users/webalice', 'User webalice', 'user'], ['#/profiles', 'Profiles', 'profiles'],
+      ['#/requests', 'Requests', 'requests'], ['#/audit', 'Audit log', 'audit'], ['#/host', 'Host', 'host']]) {
+      await admin.page.goto(`https://localhost:9443/${route}`);
+      await admin.page.getByRole('heading', { name: heading }).waitFor();
+      await admin.page.waitForLoadState('networkidle').catch(() => undefined);
+      await shot(admin.page, name);
+    }
+    // the users table lists the adopted users (from QueryUsers through the session)
+    await admin.page.goto('https://localhost:9443/#/users');
+    await expect.poll(() => admin.page.locator('main').innerText(), { timeout: 15_000 }).toContain('webalice');
+    expect(admin.errors).toEqual([]);
+    await admin.context.close();
+  }, 180_000);
+
   const NEEDS = 'needs diycloud-web (src/entry/web.ts, systemd/diycloud-web.service), dist/web (npm run build:web), ' +
     'packaging/nginx/diycloud-web.conf and diycloudctl web enable';
-  it.todo(`a user logs in, sees their limits and live usage; usage rises while their busy loop burns CPU (${NEEDS}, Web1 Login, GetUsage)`);
   it.todo(`an admin creates a user and sets their limits in the browser; user-UID.slice CPUQuotaPerSecUSec/MemoryMax change (${NEEDS})`);
   it.todo(`a request is filed (plain user), approved (admin) and applied (GetUser, systemctl show) (${NEEDS}, FileRequest/DecideRequest)`);
   it.todo(`attacks: foreign Origin and missing CSRF token -> 403; cookie replayed after logout -> 401; fixed session ID is not adopted (${NEEDS})`);
@@ -111,5 +194,4 @@ describe.skipIf(skip).each(DISTS)('portal in a browser (%s)', (dist) => {
   it.todo(`attacks: an e-mail holding <script> or "><img src=x onerror=...> renders inert in the browser (${NEEDS})`);
   it.todo(`a plain user gets 403 from every admin endpoint of /api/v1/openapi.json (${NEEDS})`);
   it.todo(`authorization matrix: each admin/operator endpoint over HTTP equals the D-Bus result for root, plain, operator, admin; a local polkit rule granting manage-limits opens both paths (${NEEDS}, Web1.Call)`);
-  it.todo(`screenshots of every page at 1280x800 and the dashboard at 375x740 into docs/screenshots/ (${NEEDS}, web/ front end)`);
 });
