@@ -1,5 +1,5 @@
 // `npm run bench`: boots one systemd container with diycloud installed, runs the benchmarks (login, throughput, reconcile, listusers, getuser, createuser, flood, placement),
-// and on the host itself (root) quota and limitevents, and in a qemu VM of its own quotavm; writes docs/benchmarks.md and docs/benchmarks.json. `BENCH_ONLY=quota,limitevents` starts no container.
+// and on the host itself (root) quota, limitevents, portal and usagesampler, and in a qemu VM of its own quotavm; writes docs/benchmarks.md and docs/benchmarks.json. `BENCH_ONLY=quota,limitevents` starts no container.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,8 @@ import { runQuota } from './quota';
 import { runLimitEvents } from './limit-events';
 import { runQuotaVm } from './quota-vm';
 import { vmUnavailableReason } from '../test/e2e/lib/vm';
+import { runPortal } from './portal';
+import { runUsageSampler } from './usage-sampler';
 
 const env = process.env;
 const num = (k: string, d: number): number => (env[k] ? Number(env[k]) : d);
@@ -197,4 +199,29 @@ COMMIT;`);
     console.log('quota vm', { runs: q.runs, single: q.single, tool: q.tool, stderrCheck: q.stderrCheck, setupSec: q.setupSec, load: q.load });
     expect(q.runs.filter((r) => /differs/.test(r.label)).every((r) => r.errors === 0 && r.limitsSeen === q.opts.users)).toBe(true);
   }, 40 * 60_000);
+
+  it.runIf(ONLY.has('portal'))('12. portal (diycloud-web on diycloudd, this host): dashboard API p99 at 50 clients, users page of 10,000, daemon CPU with 200 live clients', async () => {
+    // UIDs 640000..: host accounts (removed afterwards) and database users, outside every other test's and benchmark's range. About 2 minutes.
+    results.portal = await runPortal({
+      liveClients: num('BENCH_PORTAL_LIVE', 200), dashClients: num('BENCH_PORTAL_CLIENTS', 50), dashLoads: num('BENCH_PORTAL_LOADS', 10), rounds: num('BENCH_PORTAL_ROUNDS', 2),
+      queryCalls: num('BENCH_PORTAL_QUERY_CALLS', 60), windowSec: num('BENCH_PORTAL_WINDOW_SEC', 20), liveIntervalSec: 5, dbUsers: DB_USERS, firstUid: 640_000, historyTicks: num('BENCH_PORTAL_HISTORY', 360),
+    });
+    write();
+    const p = results.portal;
+    console.log('portal', { dash: p.dashboard.dash, session: p.dashboard.session, notFound: p.dashboard.notFound, users: p.users.calls.map((c) => [c.label, c.lat.median, c.lat.p99, c.errors]), live: p.live.windows, opened: p.live.opened, errors: p.live.errors, load: p.load });
+    // the figures are only worth reporting if every request was answered as it should be
+    expect(p.dashboard.phases.map((x) => x.firstErrors).flat()).toEqual([]);
+    expect(p.users.calls.map((x) => x.firstErrors).flat()).toEqual([]);
+    expect(p.users.rows).toBe(50);
+    expect(p.live.opened).toBe(p.live.clients);
+  }, 15 * 60_000);
+
+  it.runIf(ONLY.has('usagesampler'))('13. usage sampler: CPU per tick at 1,000 live users (real sampler and SQLite store, fake counters), against 1 user', async () => {
+    const ticks = num('BENCH_SAMPLER_TICKS', 400);
+    const baseline = await runUsageSampler(1, ticks);
+    const at = await runUsageSampler(num('BENCH_SAMPLER_USERS', 1000), ticks);
+    results.usageSampler = { at, baseline };
+    write();
+    console.log('usage sampler', results.usageSampler);
+  });
 });

@@ -1,6 +1,6 @@
 // Sampler cost at N live users: the real UsageSampler and SQLite store (a file database, WAL, as the daemon opens it),
 // with a fake counter reader (no cgroupfs here); CPU time per tick over the interval, as % of one core.
-// Run alone: npx vite-node bench/usage-sampler.ts [users] [ticks]
+// In `npm run bench` as BENCH_ONLY=usagesampler; run alone: npx vite-node bench/usage-sampler.ts [users] [ticks]
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,9 @@ import { openDatabase } from '../src/adapters/store/sqlite-store';
 import { SqliteUsage } from '../src/adapters/store/sqlite-usage';
 import type { UsageReading } from '../src/core/usage-history';
 
-export async function runUsageSampler(users = 1000, ticks = 400, intervalSec = 10): Promise<{ users: number; ticks: number; cpuMsPerTick: number; maxTickMs: number; percentOfCore: number; dbBytes: number }> {
+export interface UsageSamplerResult { users: number; ticks: number; cpuMsPerTick: number; maxTickMs: number; percentOfCore: number; dbBytes: number }
+
+export async function runUsageSampler(users = 1000, ticks = 400, intervalSec = 10): Promise<UsageSamplerResult> {
   const dir = mkdtempSync(join(tmpdir(), 'diycloud-usage-bench-'));
   try {
     const db = openDatabase(join(dir, 'bench.db'), join(__dirname, '..', 'schema'));

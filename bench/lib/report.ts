@@ -9,13 +9,17 @@ import { renderPlacement, type PlacementResult } from '../placement';
 import { renderQuota, type QuotaResult } from '../quota';
 import { renderLimitEvents, type LimitEventsResult } from '../limit-events';
 import { renderQuotaVm, type QuotaVmResult } from '../quota-vm';
+import type { PortalResult } from '../portal';
+import type { UsageSamplerResult } from '../usage-sampler';
+import { renderPortal, renderUsageSampler } from '../portal-report';
 import type { Machine } from './machine';
 import { f, type Summary } from './stats';
 
 export interface Results {
   when: string; machine: Machine; dist: string; login?: LoginOverheadResult; throughput?: ThroughputResult; throughputNoSlice?: ThroughputResult;
   reconcile?: ReconcileResult; breakdown?: BreakdownResult; listUsers?: ListUsersResult; getUser?: GetUserResult; createUser?: CreateUserResult;
-  flood?: FloodResult; placement?: PlacementResult; quota?: QuotaResult; limitEvents?: LimitEventsResult; quotaVm?: QuotaVmResult; notes: string[];
+  flood?: FloodResult; placement?: PlacementResult; quota?: QuotaResult; limitEvents?: LimitEventsResult; quotaVm?: QuotaVmResult;
+  portal?: PortalResult; usageSampler?: { at: UsageSamplerResult; baseline: UsageSamplerResult }; notes: string[];
   /** benchmarks this run did not run (BENCH_ONLY), whose figures were kept from an earlier run: which run each came from */
   kept?: KeptSection[];
 }
@@ -25,11 +29,11 @@ export interface KeptSection { bench: string; when: string; dist: string; machin
 export const SECTIONS: Record<string, readonly (keyof Results)[]> = {
   login: ['login', 'breakdown'], throughput: ['throughput', 'throughputNoSlice'], reconcile: ['reconcile'],
   listusers: ['listUsers'], getuser: ['getUser'], createuser: ['createUser'], flood: ['flood'], placement: ['placement'], quota: ['quota'],
-  limitevents: ['limitEvents'], quotavm: ['quotaVm'],
+  limitevents: ['limitEvents'], quotavm: ['quotaVm'], portal: ['portal'], usagesampler: ['usageSampler'],
 };
 
 /** Benchmarks that run on this host itself, not in the container (they need root here, not the container tooling; quotavm boots its own qemu VM). */
-export const HOST_ONLY: ReadonlySet<string> = new Set(['quota', 'limitevents', 'quotavm']);
+export const HOST_ONLY: ReadonlySet<string> = new Set(['quota', 'limitevents', 'quotavm', 'portal', 'usagesampler']);
 
 /**
  * A run of some benchmarks only (BENCH_ONLY) keeps the others' published figures: each benchmark not in `ran` that the
@@ -220,6 +224,8 @@ export function renderReport(r: Results, notes: ReadonlyMap<string, readonly str
   // the anchor stays the same whether or not the section was kept (other docs link to it)
   if (r.limitEvents) out.push('<a id="limit-events"></a>', '', h2('limitevents', '10. Limit events on this host: the watcher\'s idle CPU with 1,000 user cgroups, and signal latency'), '', ...renderLimitEvents(r.limitEvents));
   if (r.quotaVm) out.push('<a id="quota-vm"></a>', '', h2('quotavm', '11. Reconcile applying quotas for 1,000 users in the VM (ext4 usrquota, setquota -b)'), '', ...renderQuotaVm(r.quotaVm));
+  if (r.portal) out.push('<a id="portal"></a>', '', h2('portal', '12. Portal on this host: dashboard API at 50 concurrent clients, the users page, 200 live-usage clients'), '', ...renderPortal(r.portal));
+  if (r.usageSampler) out.push('<a id="usage-sampler"></a>', '', h2('usagesampler', '13. Usage sampler at 1,000 live users'), '', ...renderUsageSampler(r.usageSampler));
   flushNotes();
   const orphans = [...notes].filter(([b]) => !placed.has(b)).flatMap(([, n]) => n);
   if (r.notes.length || orphans.length) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '', ...orphans.flatMap((n) => [n, '']));
