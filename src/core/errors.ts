@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   RateLimited: { exitCode: 14, httpStatus: 429, hook: 'failure-mode', summary: 'Too many attempts from this user or address; the message says when to retry.' },
   NoSuchRequest: { exitCode: 15, httpStatus: 404, hook: 'failure-mode', summary: 'No limit request has that id (or the caller may not see it).' },
   RequestClosed: { exitCode: 16, httpStatus: 409, hook: 'failure-mode', summary: 'The limit request was already approved or denied.' },
+  Conflict: { exitCode: 17, httpStatus: 409, hook: 'failure-mode', summary: 'Something diycloud did not make is in the way (a file where its link or certificate goes); the message names it.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -9,6 +9,7 @@ import { addReconcileCommand } from './commands/reconcile';
 import { addStatusCommand } from './commands/status';
 import { addUserCommands } from './commands/user';
 import { addUsageCommands } from './commands/usage';
+import { addWebCommand } from './commands/web';
 import { EXIT_USAGE } from './errors';
 
 export function buildProgram(version: string): Command {
@@ -49,5 +50,6 @@ Exit status: 0 on success, 2 for a usage error, otherwise the code of the daemon
   addAuditCommand(program);
   addDoctorCommand(program);
   addPamCommand(program);
+  addWebCommand(program);
   return program;
 }
