@@ -8,6 +8,7 @@ import type { AccountAdmin, AccountDb, AdminStore, Authorizer, CgroupLimits, Clo
 import type { GpuGroupStore, GroupMembers } from '../core/enforcement-ports';
 import type { LimitEventStore } from '../core/event-ports';
 import type { UsageServices } from '../core/usage-ports';
+import type { RequestServices } from '../core/request-ports';
 import type { KeyedQueue } from './keyed-queue';
 
 export interface AppDeps {
@@ -49,4 +50,6 @@ export interface AppDeps {
   readonly limitEvents?: LimitEventStore;
   /** Usage history and the latest samples (app/sample-usage.ts; absent where a test does not need them). */
   readonly usage?: UsageServices;
+  /** The "request more" queue (app/limit-requests.ts; absent where a test does not need it). */
+  readonly requests?: RequestServices;
 }

@@ -113,6 +113,8 @@ const schema = z
       })
       .strict()
       .default({}),
+    // The "request more" queue (src/app/limit-requests.ts): the program that mails a decision to the requester; empty = no mail.
+    Requests: z.object({ Mailer: z.string().regex(/^$|^\/\S+$/, 'must be an absolute path, or empty (no mail)').default('') }).strict().default({}),
     Backend: z.object({ Cgroups: z.enum(['auto', 'systemd', 'cgroupfs', 'none']).optional(), Slices: z.enum(['auto', 'systemd', 'none']).optional(), Database: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/diycloud/diycloud.db') }).strict().default({}),
   })
   .strict();
@@ -141,6 +143,8 @@ export interface Config {
   /** Usage history: the sample interval (seconds). */
   readonly usage?: { readonly sampleIntervalSec: number };
   /** Web sessions: idle and absolute timeouts, sessions per user, failed logins allowed per user and per address in the window. */
+  /** Limit requests: the sendmail-compatible program for decision mails (null: none are sent). */
+  readonly requests?: { readonly mailer: string | null };
   readonly web?: { readonly idleSec: number; readonly absoluteSec: number; readonly maxSessionsPerUser: number; readonly loginFailuresPerUser: number; readonly loginFailuresPerAddress: number; readonly loginFailureWindowSec: number };
 }
 
@@ -183,6 +187,7 @@ export function parseConfig(text: string, loginDefs: { uidMin: number; uidMax: n
     events: { throttleUsecPerMin: Math.round(c.Events.ThrottleThreshold * 600_000), retentionSec: c.Events.Retention, terminalMessages: c.Events.TerminalMessages, messageIntervalSec: c.Events.MessageInterval, pollIntervalSec: c.Events.PollInterval, sampleIntervalSec: c.Events.SampleInterval },
     accounts: { shells: c.Accounts.Shells.split(' '), homeMode: c.Accounts.HomeMode.padStart(4, '0'), useradd: c.Accounts.Useradd, userdel: c.Accounts.Userdel, chpasswd: c.Accounts.Chpasswd, pamVerify: c.Accounts.PamVerify },
     usage: { sampleIntervalSec: c.Usage.SampleIntervalSec },
+    requests: { mailer: c.Requests.Mailer === '' ? null : c.Requests.Mailer },
     web: { idleSec: c.Web.IdleTimeoutSec, absoluteSec: c.Web.AbsoluteTimeoutSec, maxSessionsPerUser: c.Web.MaxSessionsPerUser, loginFailuresPerUser: c.Web.LoginFailuresPerUser, loginFailuresPerAddress: c.Web.LoginFailuresPerAddress, loginFailureWindowSec: c.Web.LoginFailureWindowSec },
   };
   if (cfg.defaults.diskQuotaBytes > 0 && cfg.defaults.diskQuotaBytes < cfg.floor.minDiskBytes) {

@@ -60,6 +60,9 @@ import { UsageSampler, observeUsageReader, summedDisk } from '../app/sample-usag
 import { readDiskUsage } from '../app/disk-usage';
 import { CgroupfsUsageReader, usageLayout } from '../adapters/cgroup-events/usage-files';
 import { SqliteUsage } from '../adapters/store/sqlite-usage';
+import { SqliteRequests } from '../adapters/store/sqlite-requests';
+import { BusRequestSignals } from '../adapters/dbus/request-signals';
+import { SendmailMailer } from '../adapters/mail/sendmail-mailer';
 
 /** The installed tree: dist/entry/ → the package root holding schema/ and dbus/. */
 const PKG_ROOT = join(__dirname, '..', '..');
@@ -184,6 +187,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
         return { capacityBytes: f.blocks * f.bsize, freeBytes: f.bavail * f.bsize };
       },
     },
+    requests: { store: withBusyErrors(new SqliteRequests(db)), signals: new BusRequestSignals(bus), mailer: config.requests?.mailer ? new SendmailMailer(config.requests.mailer, programs.run) : null },
   };
   checkAllocation(config.defaults, deps.bounds); // [Defaults] above the machine with AboveMachine=reject: refuse to start (exit 2)
   const eventProbe = cgroups.backend === 'none' ? null : probeCgroupfs();

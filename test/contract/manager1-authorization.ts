@@ -10,8 +10,8 @@ export interface Targets {
 }
 
 export interface Row {
-  /** what the method needs: root (bus policy and the daemon), or a polkit action */
-  need: 'root' | PolkitAction;
+  /** what the method needs: root (bus policy and the daemon), a polkit action, or nothing (anyone, for themself) */
+  need: 'root' | 'anyone' | PolkitAction;
   /** the busctl arguments after the method name: signature, then values */
   args(t: Targets): string[];
 }
@@ -50,6 +50,13 @@ export const ROWS: Record<string, Row> = {
   SetLimits: { need: 'org.diycloud.manage-limits', args: (t) => ['sa{sv}', t.target, '1', 'cpu', 'd', '0.5'] },
   ResetLimits: { need: 'org.diycloud.manage-limits', args: (t) => ['s', t.target] },
   SetProfile: { need: 'org.diycloud.manage-limits', args: () => ['sa{sv}', 'user', '1', 'cpu', 'd', '1'] },
+  // the "request more" queue. FileRequest files for the caller only, so anyone may call it; a malformed
+  // amount gets InvalidArgument for everyone (nothing is filed)
+  FileRequest: { need: 'anyone', args: () => ['sss', 'cpu', 'lots', 'matrix'] },
+  // someone else's requests (one's own need nothing)
+  ListRequests: { need: 'org.diycloud.read-users', args: (t) => ['a{sv}', '1', 'user', 's', t.target] },
+  // an id no request has: an authorized caller gets NoSuchRequest, nothing is decided
+  DecideRequest: { need: 'org.diycloud.manage-limits', args: () => ['ubs', '4294967295', 'false', 'matrix'] },
 };
 
 /** The methods of one interface in introspection XML, with their input signatures. */
@@ -69,7 +76,7 @@ export type Outcome = 'allowed' | 'PermissionDenied' | 'AccessDenied' | 'Interac
 /** What the policy says `who` gets from a row. */
 export function expectedOutcome(who: Who, row: Row): Outcome {
   if (row.need === 'root') return who === 'root' ? 'allowed' : 'AccessDenied';
-  if (who === 'root') return 'allowed';
+  if (who === 'root' || row.need === 'anyone') return 'allowed';
   const [authorized, challenge] = EXPECTED[who][row.need];
   return authorized ? 'allowed' : challenge ? 'InteractiveAuthorizationRequired' : 'PermissionDenied';
 }

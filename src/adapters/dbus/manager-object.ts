@@ -9,6 +9,7 @@ import { queryUsers } from '../../app/query-users';
 import { getHostSummary, getLimitEvents, getUsage, getUsageHistory, listSessions } from '../../app/usage-queries';
 import { reconcile } from '../../app/reconcile';
 import { createUser } from '../../app/create-user';
+import { decideRequest, fileRequest, listRequests } from '../../app/limit-requests';
 import { deleteUser } from '../../app/delete-user';
 import { setPassword } from '../../app/set-password';
 import { INTEGER, limits, options } from './decode';
@@ -83,6 +84,10 @@ export function managerObject(deps: AppDeps, xml: string, version: string): Obje
       m('GetLimitEvents', 'a{sv}', 's', 'caller', async (ctx, [f]) => json(await getLimitEvents(deps, ctx.caller, options(f, { user: ['s'], limit: INTEGER }, 'filter')))),
       m('ListSessions', 's', 's', 'caller', async (ctx, [user]) => json(await listSessions(deps, ctx.caller, user))),
       m('GetHostSummary', '', 's', 'caller', async (ctx) => json(await getHostSummary(deps, ctx.caller))),
+      // The "request more" queue (docs/dbus-api.md): file for oneself, list, decide (manage-limits; approval goes through SetLimits).
+      m('FileRequest', 'sss', 's', 'caller', async (ctx, [resource, amount, reason]) => json(await fileRequest(deps, ctx.caller, resource, amount, reason))),
+      m('ListRequests', 'a{sv}', 's', 'caller', async (ctx, [o]) => json(await listRequests(deps, ctx.caller, options(o, { user: ['s'], state: ['s'], offset: INTEGER, limit: INTEGER }, 'options')))),
+      m('DecideRequest', 'ubs', 's', 'caller', async (ctx, [id, approve, reason]) => json(await decideRequest(deps, ctx.caller, id, approve, reason))),
     ],
   };
 }
