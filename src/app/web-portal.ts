@@ -216,6 +216,7 @@ export async function disableWeb(deps: WebDeps): Promise<WebChange> {
     say(`service: systemctl disable --now ${WEB_LAYOUT.unit}`, true);
   }
   const user = await nginxUser(deps).catch(() => null);
-  say(`kept: ${WEB_LAYOUT.certFile}, ${WEB_LAYOUT.keyFile}${user ? ` and ${user}'s membership of group ${WEB_LAYOUT.group} (gpasswd -d ${user} ${WEB_LAYOUT.group} removes it)` : ''}`, false);
+  const member = user !== null && (await deps.groups.isMember(user, WEB_LAYOUT.group).catch(() => false));
+  say(`kept: the certificate and key in ${WEB_LAYOUT.certFile.replace(/\/[^/]*$/, '/')}${member ? ` and ${user}'s membership of group ${WEB_LAYOUT.group} (gpasswd -d ${user} ${WEB_LAYOUT.group} removes it)` : ''}`, false);
   return { changed, steps, status: await webStatus(deps) };
 }

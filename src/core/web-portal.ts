@@ -165,15 +165,16 @@ export function judgeWebStatus(f: WebFacts, now: Date): WebStatus {
   const missing: string[] = [];
   if (!f.nginxInstalled) missing.push('nginx is not installed');
   if (!f.sitePresent) missing.push(`${WEB_LAYOUT.siteFile} is missing (install the ${WEB_LAYOUT.packageName} package)`);
-  if (!f.certPresent || !f.keyPresent) missing.push(`no TLS ${!f.certPresent && !f.keyPresent ? 'certificate and key' : !f.certPresent ? 'certificate' : 'key'} (${!f.certPresent ? WEB_LAYOUT.certFile : WEB_LAYOUT.keyFile})`);
+  if (!f.certPresent || !f.keyPresent) missing.push(!f.certPresent && !f.keyPresent ? `no TLS certificate and key (${WEB_LAYOUT.certFile}, ${WEB_LAYOUT.keyFile})` : `no TLS ${!f.certPresent ? `certificate (${WEB_LAYOUT.certFile})` : `key (${WEB_LAYOUT.keyFile})`}`);
   else if (f.certExpires !== null && Date.parse(f.certExpires) <= now.getTime()) missing.push(`the TLS certificate expired on ${f.certExpires}`);
   if (f.nginxUser === null) missing.push('no nginx worker user found (no `user` directive, no www-data or nginx account)');
   else if (!f.nginxUserInGroup) missing.push(`nginx's user ${f.nginxUser} is not in group ${WEB_LAYOUT.group}`);
   if (f.linkConflict !== null) missing.push(`${f.linkPath} is ${f.linkConflict}, not diycloud's link`);
   else if (!f.siteLinked) missing.push(`the site is not linked at ${f.linkPath}`);
   if (!f.nginxTest.ok) missing.push(`nginx -t fails: ${f.nginxTest.message}`);
-  if (f.unit.enabled !== 'enabled') missing.push(`${WEB_LAYOUT.unit} is ${f.unit.enabled}, not enabled`);
-  if (f.unit.active !== 'active') missing.push(`${WEB_LAYOUT.unit} is ${f.unit.active}, not active`);
+  if (f.unit.enabled === 'not-found') missing.push(`${WEB_LAYOUT.unit} is not installed (install the ${WEB_LAYOUT.packageName} package)`);
+  else if (f.unit.enabled !== 'enabled') missing.push(`${WEB_LAYOUT.unit} is ${f.unit.enabled}, not enabled`);
+  if (f.unit.enabled !== 'not-found' && f.unit.active !== 'active') missing.push(`${WEB_LAYOUT.unit} is ${f.unit.active}, not active`);
   if (f.nginx.active !== 'active') missing.push(`nginx.service is ${f.nginx.active}, not active`);
   return { ...f, enabled: missing.length === 0, missing };
 }

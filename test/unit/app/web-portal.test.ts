@@ -112,7 +112,7 @@ describe('web disable', () => {
     expect(h.log).toEqual(['unlink', 'reload nginx.service', 'disable --now diycloud-web.service']);
     expect(c.changed).toBe(true);
     expect(c.status).toMatchObject({ enabled: false, siteLinked: false, certPresent: true, nginxUserInGroup: true });
-    expect(c.steps[c.steps.length - 1]).toMatch(/kept: .*cert\.pem.*key\.pem and www-data's membership of group diycloud-web/);
+    expect(c.steps[c.steps.length - 1]).toMatch(/kept: the certificate and key in \/etc\/diycloud\/web\/tls\/ and www-data's membership of group diycloud-web/);
     h.log.length = 0;
     expect((await disableWeb(h.deps)).changed).toBe(false);
     expect(h.log).toEqual([]);

@@ -82,6 +82,8 @@ describe('judgeWebStatus', () => {
     expect(judgeWebStatus({ ...good, certExpires: '2026-05-31T00:00:00.000Z' }, now).missing).toEqual(['the TLS certificate expired on 2026-05-31T00:00:00.000Z']);
     expect(judgeWebStatus({ ...good, siteLinked: false, linkConflict: 'a file' }, now).missing).toEqual(["/etc/nginx/sites-enabled/diycloud-web is a file, not diycloud's link"]);
     expect(judgeWebStatus({ ...good, nginxInstalled: false, sitePresent: false }, now).missing).toEqual(['nginx is not installed', '/etc/diycloud/nginx/diycloud-web.conf is missing (install the diycloud-web package)']);
+    expect(judgeWebStatus({ ...good, unit: { enabled: 'not-found', active: 'inactive' } }, now).missing).toEqual(['diycloud-web.service is not installed (install the diycloud-web package)']);
+    expect(judgeWebStatus({ ...good, certPresent: false, keyPresent: false }, now).missing).toEqual(['no TLS certificate and key (/etc/diycloud/web/tls/cert.pem, /etc/diycloud/web/tls/key.pem)']);
     expect(judgeWebStatus({ ...good, nginxUser: null, nginxUserInGroup: false }, now).missing[0]).toMatch(/no nginx worker user/);
   });
 });

@@ -56,8 +56,7 @@ function renderStatus(s: WebStatus): string {
     ['Service', `${WEB_LAYOUT.unit}: ${unitText(s.unit)}`],
     ['nginx', `nginx.service: ${unitText(s.nginx)}`],
     ['nginx -t', s.nginxTest.ok ? 'ok' : `failed: ${s.nginxTest.message.replace(/\n/g, '; ')}`],
-    ...s.missing.map((m, i): [string, string] => [i === 0 ? 'Missing' : '', m]),
-  ]);
+  ]) + (s.missing.length ? `\nMissing:\n${s.missing.map((m) => `  - ${m}\n`).join('')}` : '');
 }
 
 function emitChange(ctx: CliContext, verb: 'enabled' | 'disabled', c: WebChange): void {
