@@ -3,7 +3,7 @@
 // user, on its unix socket) as child processes; N host users adopted and logged in through PAM, one of them admin;
 // the database seeded with 10,000 more users and an hour of usage history for the logged-in users.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,7 +111,23 @@ export async function startPortalStack(opts: { users: number; dbUsers: number; f
     polkit = await startFakePolkit(bus.address, { [adminUser.uid]: 'admin' });
     const dbFirstUid = opts.firstUid + 1000;
     const conf = `[Users]\nUIDMin=${opts.firstUid}\nUIDMax=${dbFirstUid + opts.dbUsers + 1000}\n[Backend]\nSlices=systemd\n[Accounts]\nPamVerify=${REPO}/dist/pam-verify\n`;
-    daemon = await startDaemon(bus.address, conf);
+    // BENCH_PORTAL_PROF=DIR (development): CPU profiles of the daemon and diycloud-web, written when they exit
+    const prof = process.env.BENCH_PORTAL_PROF;
+    const nodeOptions = process.env.NODE_OPTIONS;
+    const profEnv = (sub: string): Record<string, string> => ({ NODE_OPTIONS: `--require ${join(REPO, 'bench', 'portal-prof.cjs')}`, DIYCLOUD_BENCH_PROF_DIR: join(prof!, sub) });
+    if (prof) {
+      mkdirSync(join(prof, 'daemon'), { recursive: true });
+      Object.assign(process.env, profEnv('daemon'));
+    }
+    try {
+      daemon = await startDaemon(bus.address, conf);
+    } finally {
+      if (prof) {
+        delete process.env.DIYCLOUD_BENCH_PROF_DIR;
+        if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
+        else process.env.NODE_OPTIONS = nodeOptions;
+      }
+    }
     await inBatches(hostUsers.users, 8, async (u) => {
       const r = await busctl(bus!.address, ['call', ...MGR, 'AdoptUser', 'ss', u.name, 'user']);
       if (r.stderr) throw new Error(`AdoptUser ${u.name}: ${r.stderr}`);
@@ -148,8 +164,12 @@ COMMIT;`);
     mkdirSync(join(dir, 'static'));
     spawnSync('/usr/bin/install', ['-d', '-m', '0750', '-o', 'diycloud-web', '-g', 'diycloud-web', run]);
     const sock = join(run, 'web.sock');
+    if (prof) {
+      mkdirSync(join(prof, 'web'), { recursive: true });
+      chownSync(join(prof, 'web'), webUid, webGid);
+    }
     writeFileSync(join(dir, 'web.conf'), `[Web]\nSocket=${sock}\nPublicOrigin=${ORIGIN}\nStaticDir=${join(dir, 'static')}\nBusAddress=${bus.address}\nLiveIntervalSec=${opts.liveIntervalSec}\n`);
-    web = spawn(process.execPath, [join(REPO, 'dist/entry/web.js'), '--config', join(dir, 'web.conf')], { uid: webUid, gid: webGid, env: { PATH: '/usr/bin:/bin' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    web = spawn(process.execPath, [join(REPO, 'dist/entry/web.js'), '--config', join(dir, 'web.conf')], { uid: webUid, gid: webGid, env: { PATH: '/usr/bin:/bin', ...(prof ? profEnv('web') : {}) }, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     web.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     const t0 = Date.now();

@@ -14,7 +14,7 @@ export interface PhaseResult { label: string; requests: number; errors: number; 
 export interface CpuWindow { label: string; daemonMs: number; webMs: number; wallSec: number; daemonPercent: number; webPercent: number; events: number }
 export interface PortalResult {
   opts: PortalOpts; setupSec: Record<string, number>; load: { before: number[]; after: number[] };
-  dashboard: { phases: PhaseResult[]; notFound: Summary; session: Summary; dash: Summary; perRoute: Record<string, Summary> };
+  dashboard: { phases: PhaseResult[]; notFound: Summary; session: Summary; dash: Summary; notFoundSerial: Summary; dashSerial: Summary; dashPaced: Summary; perRoute: Record<string, Summary> };
   users: { calls: PhaseResult[]; total: number; rows: number; replyBytes: number };
   live: { clients: number; opened: number; firstEventSec: number; windows: CpuWindow[]; errors: string[] };
 }
@@ -33,12 +33,13 @@ const DASHBOARD = (name: string): [string, string][] => [
 const NOT_FOUND = (): [string, string][] => [1, 2, 3].map((i) => ['GET /api/v1/nope (404)', `/api/v1/nope${i}`]);
 const SESSION = (): [string, string][] => [1, 2, 3].map(() => ['GET /session', '/api/v1/session']);
 
-async function phase(s: PortalStack, label: string, clients: PortalUser[], loads: number, reqs: (name: string) => [string, string][], want: number, perRoute?: Map<string, number[]>): Promise<{ result: PhaseResult; samples: number[] }> {
+async function phase(s: PortalStack, label: string, clients: PortalUser[], loads: number, reqs: (name: string) => [string, string][], want: number, together: boolean, perRoute?: Map<string, number[]>): Promise<{ result: PhaseResult; samples: number[] }> {
   const lat: number[] = [];
   const firstErrors: string[] = [];
   let errors = 0;
   const load = async (u: PortalUser, keep: boolean): Promise<void> => {
-    await Promise.all(reqs(u.name).map(async ([route, path]) => {
+    const list = reqs(u.name);
+    const each = async ([route, path]: [string, string]): Promise<void> => {
       const r = await httpRequest(s.sock, 'GET', path, { Cookie: u.cookie }).catch((e: Error) => ({ status: -1, body: e.message, ms: NaN }));
       if (r.status !== want) {
         errors++;
@@ -48,13 +49,37 @@ async function phase(s: PortalStack, label: string, clients: PortalUser[], loads
       if (!keep) return;
       lat.push(r.ms);
       if (perRoute) perRoute.set(route, [...(perRoute.get(route) ?? []), r.ms]);
-    }));
+    };
+    if (together) await Promise.all(list.map(each));
+    else for (const x of list) await each(x);
   };
   await Promise.all(clients.map((u) => load(u, false))); // warm-up, dropped
   const t0 = performance.now();
   await Promise.all(clients.map(async (u) => {
     for (let i = 0; i < loads; i++) await load(u, true);
   }));
+  return { result: { label, requests: lat.length + errors, errors, firstErrors, wallSec: r1((performance.now() - t0) / 1000), lat: summarize(lat) }, samples: lat };
+}
+
+/** Open loop: each client loads the dashboard once every `everyMs` (its first at a random moment), `loads` times. */
+async function paced(s: PortalStack, clients: PortalUser[], loads: number, everyMs: number): Promise<{ result: PhaseResult; samples: number[] }> {
+  const lat: number[] = [];
+  const firstErrors: string[] = [];
+  let errors = 0;
+  const t0 = performance.now();
+  await Promise.all(clients.map(async (u) => {
+    const start = Math.random() * everyMs;
+    for (let i = 0; i < loads; i++) {
+      const due = start + i * everyMs - (performance.now() - t0);
+      if (due > 0) await sleep(due);
+      await Promise.all(DASHBOARD(u.name).map(async ([route, path]) => {
+        const r = await httpRequest(s.sock, 'GET', path, { Cookie: u.cookie }).catch((e: Error) => ({ status: -1, body: e.message, ms: NaN }));
+        if (r.status === 200) lat.push(r.ms);
+        else if (errors++ < 3) firstErrors.push(`${route}: ${r.status} ${r.body.slice(0, 160)}`);
+      }));
+    }
+  }));
+  const label = `dashboard, each client once every ${everyMs / 1000} s (3 at once)`;
   return { result: { label, requests: lat.length + errors, errors, firstErrors, wallSec: r1((performance.now() - t0) / 1000), lat: summarize(lat) }, samples: lat };
 }
 
@@ -134,19 +159,24 @@ export async function runPortal(o: PortalOpts): Promise<PortalResult> {
     const dashClients = s.users.slice(0, o.dashClients);
     const phases: PhaseResult[] = [];
     const per = new Map<string, number[]>();
-    const pooled: number[][] = [[], [], []];
     const kinds = [
-      { label: 'GET /api/v1/nope (404, no daemon call)', reqs: NOT_FOUND, want: 404 },
-      { label: 'GET /api/v1/session (one Web1.Session)', reqs: SESSION, want: 200 },
-      { label: 'dashboard: user, events, usage history', reqs: DASHBOARD, want: 200, per },
+      { label: '404 under /api, 3 at once', reqs: NOT_FOUND, want: 404, together: true },
+      { label: 'GET /api/v1/session, 3 at once', reqs: SESSION, want: 200, together: true },
+      { label: 'dashboard, 3 at once', reqs: DASHBOARD, want: 200, together: true, per },
+      { label: '404 under /api, one at a time', reqs: NOT_FOUND, want: 404, together: false },
+      { label: 'dashboard, one at a time', reqs: DASHBOARD, want: 200, together: false },
     ];
+    const pooled: number[][] = kinds.map(() => []);
     for (let r = 0; r < o.rounds; r++) {
       for (const [k, x] of kinds.entries()) {
-        const { result, samples } = await phase(s, x.label, dashClients, o.dashLoads, x.reqs, x.want, x.per);
+        const { result, samples } = await phase(s, x.label, dashClients, o.dashLoads, x.reqs, x.want, x.together, x.per);
         phases.push(result);
         pooled[k].push(...samples);
       }
     }
+    // the same 50 clients at a human pace: each reloads its dashboard once a second (open loop)
+    const calm = await paced(s, dashClients, o.dashLoads, 1000);
+    phases.push(calm.result);
     // 2. the users page: QueryUsers through the portal, 50 rows of 10,000, sequential, interleaved with /session
     const pages = Math.floor(o.dbUsers / 50);
     let n = 0;
@@ -161,7 +191,7 @@ export async function runPortal(o: PortalOpts): Promise<PortalResult> {
     const live = await liveBench(s, o);
     return {
       opts: o, setupSec: s.setupSec, load: { before, after: loadavg().map(r1) },
-      dashboard: { phases, notFound: summarize(pooled[0]), session: summarize(pooled[1]), dash: summarize(pooled[2]), perRoute: Object.fromEntries([...per].map(([k, v]) => [k, summarize(v)])) },
+      dashboard: { phases, notFound: summarize(pooled[0]), session: summarize(pooled[1]), dash: summarize(pooled[2]), notFoundSerial: summarize(pooled[3]), dashSerial: summarize(pooled[4]), dashPaced: summarize(calm.samples), perRoute: Object.fromEntries([...per].map(([k, v]) => [k, summarize(v)])) },
       users: { calls: q.results, total: page.total, rows: page.users.length, replyBytes: Buffer.byteLength(q.last) },
       live,
     };
