@@ -61,7 +61,7 @@ export async function webStatus(deps: WebDeps): Promise<WebStatus> {
   const present = await deps.tls.present();
   const link = await deps.nginx.linkState();
   const user = await nginxUser(deps);
-  const inGroup = user !== null && (await deps.groups.groupExists(WEB_LAYOUT.group)) && (await deps.groups.isMember(user, WEB_LAYOUT.group));
+  const inGroup = user !== null && (await deps.groups.userExists(user)) && (await deps.groups.groupExists(WEB_LAYOUT.group)) && (await deps.groups.isMember(user, WEB_LAYOUT.group));
   return judgeWebStatus({
     nginxInstalled,
     sitePresent: await deps.siteFileExists(),
@@ -112,7 +112,7 @@ export async function enableWeb(deps: WebDeps, opts: WebEnableOptions = {}): Pro
   const cert = planCertificate(await deps.tls.present(), opts, hostname);
   if (cert.action === 'refuse') throw new DiycloudError('Conflict', cert.reason);
   if (cert.action !== 'keep' && !(await deps.tls.available())) throw new WebUnavailable('openssl is not installed (/usr/bin/openssl): install it (apt install openssl, or dnf install openssl), then run this again');
-  if (cert.action === 'keep') say(`certificate: keeping ${WEB_LAYOUT.certFile} and ${WEB_LAYOUT.keyFile}`, false);
+  if (cert.action === 'keep') say(`certificate: keeping ${WEB_LAYOUT.certFile} and ${WEB_LAYOUT.keyFile}${opts.hostname !== undefined ? ' (--hostname applies only to a certificate made here)' : ''}`, false);
   else if (cert.action === 'install') {
     deps.progress(`certificate: copying ${cert.certPath} and ${cert.keyPath} to ${WEB_LAYOUT.certFile} and ${WEB_LAYOUT.keyFile} (key mode 0600) ...`);
     await deps.tls.install(cert.certPath, cert.keyPath);
@@ -129,6 +129,7 @@ export async function enableWeb(deps: WebDeps, opts: WebEnableOptions = {}): Pro
   // 3. nginx's worker user into the socket's group.
   const user = await nginxUser(deps);
   if (user === null) throw new DiycloudError('BackendFailed', 'cannot tell which user nginx runs its workers as: no `user` directive in /etc/nginx/nginx.conf and neither www-data nor nginx exists');
+  if (!(await deps.groups.userExists(user))) throw new DiycloudError('BackendFailed', `nginx's worker user ${user} (the user directive of /etc/nginx/nginx.conf) does not exist`);
   if (await deps.groups.isMember(user, WEB_LAYOUT.group)) say(`group: ${user} is in group ${WEB_LAYOUT.group} already`, false);
   else {
     await deps.groups.addToGroup(user, WEB_LAYOUT.group);

@@ -75,6 +75,12 @@ describe('web enable', () => {
       expect(h.log, String(want)).toEqual([]);
     }
   });
+  it('fails clearly when nginx.conf names a user that does not exist', async () => {
+    const h = host();
+    h.nginx.directive = 'ghost';
+    await expect(enableWeb(h.deps)).rejects.toMatchObject({ code: 'BackendFailed', message: expect.stringMatching(/worker user ghost .* does not exist/) });
+    expect((await webStatus(h.deps)).nginxUserInGroup).toBe(false);
+  });
   it('leaves a file an admin put at the link alone (Conflict)', async () => {
     const h = host();
     h.nginx.state = { kind: 'foreign', what: 'a file' };
