@@ -59,6 +59,12 @@ export const CLI_ROWS: Record<string, readonly CliCall[] | typeof BUSCTL_ONLY> =
   SetLimits: [{ argv: (t) => ['limits', 'set', t.target, '--cpu', '0.5'], ok: 0 }],
   ResetLimits: [{ argv: (t) => ['limits', 'reset', t.target], ok: 0 }],
   SetProfile: [{ argv: () => ['profile', 'set', 'user', '--cpu', '1'], ok: 0 }],
+  // anyone may file (for themself); a malformed amount is InvalidArgument (2) for everyone, nothing is filed
+  FileRequest: [{ argv: () => ['request', 'file', 'cpu', 'lots', '--reason', 'matrix'], ok: 2 }],
+  // someone else's requests (one's own need nothing)
+  ListRequests: [{ argv: (t) => ['request', 'list', '--user', t.target], ok: 0 }],
+  // an id no request has: NoSuchRequest (15), nothing is decided
+  DecideRequest: [{ argv: () => ['request', 'deny', '4294967295', '--reason', 'matrix'], ok: 15 }],
 };
 
 /** The exit status the policy gives `who` for a method, with the call's exit status when authorized. */

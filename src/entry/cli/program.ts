@@ -6,6 +6,7 @@ import { addDoctorCommand } from './commands/doctor';
 import { addLimitsCommands, addProfileCommands } from './commands/limits';
 import { addPamCommand } from './commands/pam';
 import { addReconcileCommand } from './commands/reconcile';
+import { addRequestCommands } from './commands/request';
 import { addStatusCommand } from './commands/status';
 import { addUserCommands } from './commands/user';
 import { addUsageCommands } from './commands/usage';
@@ -47,6 +48,7 @@ Exit status: 0 on success, 2 for a usage error, otherwise the code of the daemon
   addUsageCommands(program);
   addLimitsCommands(program);
   addProfileCommands(program);
+  addRequestCommands(program);
   addAuditCommand(program);
   addDoctorCommand(program);
   addPamCommand(program);
