@@ -40,8 +40,8 @@ export function renderPortal(p: PortalResult): string[] {
     ...Object.entries(d.perRoute).map(([k, s]) => row(`— ${k}`, s)),
     row('one at a time: 404 under /api (baseline)', d.notFoundSerial), row('one at a time: the dashboard\'s three routes in turn', d.dashSerial), row('open loop: each client loads the dashboard once a second', d.dashPaced),
     '',
-    '| Phase | requests | errors | wall s | requests/s | median | p99 |', '|---|---|---|---|---|---|---|',
-    ...d.phases.map((x) => `| ${x.label} | ${x.requests} | ${x.errors} | ${f(x.wallSec)} | ${f(x.requests / x.wallSec, 0)} | ${f(x.lat.median)} | ${f(x.lat.p99)} |`),
+    '| Phase | requests | errors | wall s | requests/s | median | p99 | daemon CPU ms per request | diycloud-web CPU ms per request |', '|---|---|---|---|---|---|---|---|---|',
+    ...d.phases.map((x) => `| ${x.label} | ${x.requests} | ${x.errors} | ${f(x.wallSec)} | ${f(x.requests / x.wallSec, 0)} | ${f(x.lat.median)} | ${f(x.lat.p99)} | ${f(x.daemonMsPerReq ?? NaN, 2)} | ${f(x.webMsPerReq ?? NaN, 2)} |`),
     ...d.phases.flatMap((x) => x.firstErrors.map((e) => `- ${x.label}: \`${e.replace(/`/g, "'")}\``)),
     '',
     `Target: p99 ≤ ${PORTAL_TARGETS.dashboardP99Ms} ms at ${o.dashClients} concurrent clients: one request in flight per client ${verdict(d.dashSerial.p99 <= PORTAL_TARGETS.dashboardP99Ms)} (p99 ${f(d.dashSerial.p99)} ms; the 404's ${f(d.notFoundSerial.p99)} ms); ` +
@@ -53,8 +53,8 @@ export function renderPortal(p: PortalResult): string[] {
     `The admin's session, one request at a time: GET /api/v1/users (Web1.Call → QueryUsers, polkit's read-users check each time) for a page of 50 of the ${p.users.total} matching users, ` +
       `${o.queryCalls} calls per kind interleaved with GET /api/v1/session as the baseline (3 warm-up rounds dropped). The reply of a page is ${p.users.replyBytes} bytes, ${p.users.rows} rows. Latencies in ms at the socket (diycloud-web and the daemon together: the server's time).`,
     '',
-    ...HEAD,
-    ...p.users.calls.map((c) => row(c.label + (c.errors ? ` (${c.errors} errors)` : ''), c.lat)),
+    '| Requests | n | median | p95 | p99 | max | daemon CPU ms per request | diycloud-web CPU ms per request |', '|---|---|---|---|---|---|---|---|',
+    ...p.users.calls.map((c) => row(c.label + (c.errors ? ` (${c.errors} errors)` : ''), c.lat, ` ${f(c.daemonMsPerReq ?? NaN, 2)} | ${f(c.webMsPerReq ?? NaN, 2)} |`)),
     ...p.users.calls.flatMap((c) => c.firstErrors.map((e) => `- ${c.label}: \`${e.replace(/`/g, "'")}\``)),
     '',
     `Target: ≤ ${PORTAL_TARGETS.usersPageP99Ms} ms (taken as p99): ` + pageCalls(p).map((c) => `${c.label.replace('users page: ', '')} ${verdict(c.lat.p99 <= PORTAL_TARGETS.usersPageP99Ms)} (p99 ${f(c.lat.p99)} ms, median ${f(c.lat.median)})`).join('; ') + '.',

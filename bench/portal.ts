@@ -10,7 +10,15 @@ export interface PortalOpts {
   liveClients: number; dashClients: number; dashLoads: number; rounds: number; queryCalls: number;
   windowSec: number; liveIntervalSec: number; dbUsers: number; firstUid: number; historyTicks: number;
 }
-export interface PhaseResult { label: string; requests: number; errors: number; firstErrors: string[]; wallSec: number; lat: Summary }
+/** daemonMsPerReq, webMsPerReq: CPU time of diycloudd and diycloud-web over the phase (/proc ticks) per request answered. */
+export interface PhaseResult { label: string; requests: number; errors: number; firstErrors: string[]; wallSec: number; lat: Summary; daemonMsPerReq?: number; webMsPerReq?: number }
+
+/** A function giving the CPU ms the daemon and diycloud-web used since this call. */
+function cpuSince(s: PortalStack): () => { daemonMs: number; webMs: number } {
+  const d0 = cpuTicks(s.daemon.child.pid!), w0 = cpuTicks(s.web.pid!);
+  return () => ({ daemonMs: (cpuTicks(s.daemon.child.pid!) - d0) * 10, webMs: (cpuTicks(s.web.pid!) - w0) * 10 });
+}
+const perReq = (ms: number, n: number): number => Math.round((ms / Math.max(1, n)) * 100) / 100;
 export interface CpuWindow { label: string; daemonMs: number; webMs: number; wallSec: number; daemonPercent: number; webPercent: number; events: number }
 export interface PortalResult {
   opts: PortalOpts; setupSec: Record<string, number>; load: { before: number[]; after: number[] };
@@ -54,11 +62,13 @@ async function phase(s: PortalStack, label: string, clients: PortalUser[], loads
     else for (const x of list) await each(x);
   };
   await Promise.all(clients.map((u) => load(u, false))); // warm-up, dropped
+  const cpu = cpuSince(s);
   const t0 = performance.now();
   await Promise.all(clients.map(async (u) => {
     for (let i = 0; i < loads; i++) await load(u, true);
   }));
-  return { result: { label, requests: lat.length + errors, errors, firstErrors, wallSec: r1((performance.now() - t0) / 1000), lat: summarize(lat) }, samples: lat };
+  const c = cpu();
+  return { result: { label, requests: lat.length + errors, errors, firstErrors, wallSec: r1((performance.now() - t0) / 1000), lat: summarize(lat), daemonMsPerReq: perReq(c.daemonMs, lat.length), webMsPerReq: perReq(c.webMs, lat.length) }, samples: lat };
 }
 
 /** Open loop: each client loads the dashboard once every `everyMs` (its first at a random moment), `loads` times. */
@@ -66,6 +76,7 @@ async function paced(s: PortalStack, clients: PortalUser[], loads: number, every
   const lat: number[] = [];
   const firstErrors: string[] = [];
   let errors = 0;
+  const cpu = cpuSince(s);
   const t0 = performance.now();
   await Promise.all(clients.map(async (u) => {
     const start = Math.random() * everyMs;
@@ -80,22 +91,30 @@ async function paced(s: PortalStack, clients: PortalUser[], loads: number, every
     }
   }));
   const label = `dashboard, each client once every ${everyMs / 1000} s (3 at once)`;
-  return { result: { label, requests: lat.length + errors, errors, firstErrors, wallSec: r1((performance.now() - t0) / 1000), lat: summarize(lat) }, samples: lat };
+  const c = cpu();
+  return { result: { label, requests: lat.length + errors, errors, firstErrors, wallSec: r1((performance.now() - t0) / 1000), lat: summarize(lat), daemonMsPerReq: perReq(c.daemonMs, lat.length), webMsPerReq: perReq(c.webMs, lat.length) }, samples: lat };
 }
 
 async function sequential(s: PortalStack, kinds: { label: string; path: () => string }[], calls: number): Promise<{ results: PhaseResult[]; last: string }> {
   const lat = kinds.map(() => [] as number[]);
   const errs = kinds.map(() => [] as string[]);
+  const cpuMs = kinds.map(() => ({ daemonMs: 0, webMs: 0 }));
   let last = '';
   for (let i = -3; i < calls; i++) { // 3 warm-up rounds dropped
     for (let k = 0; k < kinds.length; k++) {
+      const cpu = cpuSince(s);
       const r = await httpRequest(s.sock, 'GET', kinds[k].path(), { Cookie: s.admin.cookie });
+      const c = cpu();
       if (r.status !== 200) errs[k].push(`${r.status} ${r.body.slice(0, 160)}`);
-      else if (i >= 0) lat[k].push(r.ms);
+      else if (i >= 0) {
+        lat[k].push(r.ms);
+        cpuMs[k].daemonMs += c.daemonMs;
+        cpuMs[k].webMs += c.webMs;
+      }
       if (k === 1) last = r.body;
     }
   }
-  return { results: kinds.map((k, j) => ({ label: k.label, requests: lat[j].length + errs[j].length, errors: errs[j].length, firstErrors: errs[j].slice(0, 3), wallSec: NaN, lat: summarize(lat[j]) })), last };
+  return { results: kinds.map((k, j) => ({ label: k.label, requests: lat[j].length + errs[j].length, errors: errs[j].length, firstErrors: errs[j].slice(0, 3), wallSec: NaN, lat: summarize(lat[j]), daemonMsPerReq: perReq(cpuMs[j].daemonMs, lat[j].length), webMsPerReq: perReq(cpuMs[j].webMs, lat[j].length) })), last };
 }
 
 async function cpuWindow(s: PortalStack, label: string, sec: number, events: () => number): Promise<CpuWindow> {
