@@ -4,7 +4,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as dbus from 'dbus-next';
-import { busctl, MGR, startDaemon, type DaemonProcess } from './lib/daemon-process';
+import { join } from 'node:path';
+import { busctl, MGR, run, startDaemon, type DaemonProcess } from './lib/daemon-process';
 import { callDirect } from './lib/dbus-call';
 import { startTestBus, type TestBus } from './lib/test-bus';
 import { createHostUsers } from './lib/host-users';
@@ -13,6 +14,7 @@ import { startFakePolkit, type FakePolkit } from '../fakes/fake-polkit';
 
 const CONF = '[Users]\nUIDMin=2000\nUIDMax=2999\n[Backend]\nSlices=systemd\n';
 const isRoot = process.getuid?.() === 0;
+const CLI = join(__dirname, '..', '..', 'dist', 'entry', 'cli.js');
 if (!isRoot) console.warn('*** limit requests integration test SKIPPED: not root ***');
 
 interface Req { id: number; user: string; uid: number; resource: string; amount: string; state: string; decidedBy: number | null; decisionReason: string | null; applied: boolean }
@@ -120,5 +122,24 @@ describe.skipIf(!isRoot)('limit requests on a real dbus-daemon', () => {
     expect((await call(alice.uid, 'FileRequest', 'sss', 'bananas', '1', 'x')).stderr).toMatch(/resource/);
     expect((await call(alice.uid, 'FileRequest', 'sss', 'cpu', 'lots', 'x')).stderr).toMatch(/amount/);
     expect((await call(operator.uid, 'FileRequest', 'sss', 'cpu', '2', 'x')).stderr).toMatch(/not a user diycloud manages/);
+  });
+
+  it('diycloudctl request: file as the user, list, deny and approve as the operator, with the catalogue exit codes', async () => {
+    const ctl = (uid: number, ...args: string[]) => run('/usr/bin/setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, CLI, '--bus-address', bus.address, '--no-ask-password', ...args]);
+    const filed = await ctl(bob.uid, '--json', 'request', 'file', 'cpu', '2', '--reason', 'from the CLI');
+    expect([filed.code, filed.stderr]).toEqual([0, '']);
+    const r = JSON.parse(filed.stdout) as Req;
+    expect(r).toMatchObject({ user: bob.name, resource: 'cpu', amount: '2', state: 'pending' });
+    const list = await ctl(operator.uid, 'request', 'list', '--state', 'pending');
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`^${r.id}\\s+${bob.name}\\s+cpu\\s+2\\s+pending`, 'm'));
+    expect((await ctl(bob.uid, 'request', 'deny', String(r.id), '--reason', 'no')).code).toBe(4);
+    expect((await ctl(operator.uid, 'request', 'deny', String(r.id))).code).toBe(2); // --reason is required
+    const approved = await ctl(operator.uid, '--json', 'request', 'approve', String(r.id));
+    expect([approved.code, approved.stderr]).toEqual([0, '']);
+    expect(JSON.parse(approved.stdout)).toMatchObject({ id: r.id, state: 'approved', applied: true });
+    expect((await ctl(operator.uid, 'request', 'deny', String(r.id), '--reason', 'late')).code).toBe(16);
+    expect((await ctl(operator.uid, 'request', 'approve', '999999')).code).toBe(15);
+    expect((await ctl(bob.uid, 'request', 'list', '--user', alice.name)).code).toBe(4);
   });
 });
