@@ -4,7 +4,8 @@
 # Usage (in the chroot): build-in-root.sh DEBVERSION DIST [rpm]
 #   /build/src      the source tree, with dist/ (the compiled JavaScript) already built
 #   /build/modules  production node_modules, fetched without install scripts (nothing compiled yet)
-#   /build/out      the .deb lands here; with "rpm", /build/stage-rpm is staged for rpmbuild as well
+#   /build/out      the .debs (diycloud and diycloud-web) land here; with "rpm", /build/stage-rpm is staged for
+#                   rpmbuild as well (both packages' files: the spec splits them)
 set -euo pipefail
 DEBVERSION=${1:?usage: build-in-root.sh DEBVERSION DIST [rpm]}
 DIST=${2:?usage: build-in-root.sh DEBVERSION DIST [rpm]}
@@ -64,39 +65,58 @@ if [ "$WANT_RPM" = rpm ]; then
   echo "$node_major" > /build/stage-rpm.node-major
 fi
 
-# 4. Debian's own files: copyright and changelog, lintian overrides, the control area.
-doc=$STAGE/usr/share/doc/diycloud
-install -m 0644 "$SRC/packaging/deb/copyright" "$doc/copyright"
-sed -e "s/@VERSION@/$DEBVERSION/" -e "s/@DIST@/$DIST/" -e "s/@UPSTREAM@/${DEBVERSION%%-*}/" \
-    -e "s/@DATE@/$(date -R -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}")/" "$SRC/packaging/deb/changelog" \
-  | gzip -9n > "$doc/changelog.Debian.gz"
-install -D -m 0644 "$SRC/packaging/deb/lintian-overrides" "$STAGE/usr/share/lintian/overrides/diycloud"
+# 4. Two packages from the one stage: diycloud-web's paths (packaging/web-files) move to their own stage.
+WEBSTAGE=/build/stage-web
+rm -rf "$WEBSTAGE"
+while read -r p; do
+  case "$p" in ''|'#'*) continue;; esac
+  [ -e "$STAGE/$p" ] || die "packaging/web-files names $p, which install.sh did not stage"
+  install -d -m 0755 "$WEBSTAGE/$(dirname "$p")"
+  mv "$STAGE/$p" "$WEBSTAGE/$p"
+done < "$SRC/packaging/web-files"
 
-control=$STAGE/DEBIAN
-install -d -m 0755 "$control"
-for s in postinst prerm postrm; do install -m 0755 "$SRC/packaging/deb/$s" "$control/$s"; done
-install -m 0644 "$SRC/packaging/deb/conffiles" "$control/conffiles"
+# Debian's own files for each: copyright and changelog, lintian overrides, the control area; then dpkg-deb.
+debian_files() { # debian_files STAGE PACKAGE SRCDIR
+  local stage=$1 pkg=$2 from=$3 doc=$1/usr/share/doc/$2 control=$1/DEBIAN s
+  install -d -m 0755 "$doc"
+  install -m 0644 "$from/copyright" "$doc/copyright"
+  sed -e "s/@VERSION@/$DEBVERSION/" -e "s/@DIST@/$DIST/" -e "s/@UPSTREAM@/${DEBVERSION%%-*}/" \
+      -e "s/@DATE@/$(date -R -u -d "@${SOURCE_DATE_EPOCH:-$(date +%s)}")/" "$from/changelog" \
+    | gzip -9n > "$doc/changelog.Debian.gz"
+  if [ -f "$from/lintian-overrides" ]; then install -D -m 0644 "$from/lintian-overrides" "$stage/usr/share/lintian/overrides/$pkg"; fi
+  install -d -m 0755 "$control"
+  for s in postinst prerm postrm; do install -m 0755 "$from/$s" "$control/$s"; done
+  install -m 0644 "$from/conffiles" "$control/conffiles"
+}
+deb_build() { # deb_build STAGE PACKAGE SRCDIR ARCH [SHLIBS]: fills control.in, md5sums, builds; prints the .deb
+  local stage=$1 pkg=$2 from=$3 arch=$4 shlibs=${5:-} control=$1/DEBIAN size deb
+  size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
+  sed -e "s/@VERSION@/$DEBVERSION/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
+      -e "s/@NODEJS@/$nodejs/" -e "s/@SHLIBS@/$shlibs/" "$from/control.in" > "$control/control"
+  if grep -q '@[A-Z]*@' "$control/control"; then die "unfilled placeholder in $control/control"; fi
+  (cd "$stage" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$control/md5sums"
+  chmod 0644 "$control/md5sums"
+  deb=$OUT/${pkg}_${DEBVERSION}_$arch.deb
+  dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >&2
+  say "built $deb ($(du -h "$deb" | cut -f1))"
+  echo "$deb"
+}
+debian_files "$STAGE" diycloud "$SRC/packaging/deb"
+debian_files "$WEBSTAGE" diycloud-web "$SRC/packaging/deb-web"
 # Shared-library dependencies of every ELF file, as dpkg-shlibdeps works them out (it wants a debian/control).
 shtmp=$(mktemp -d)
 mkdir "$shtmp/debian" && printf 'Source: diycloud\n\nPackage: diycloud\nArchitecture: any\n' > "$shtmp/debian/control"
-mapfile -t elves < <(find "$STAGE" -type f ! -path "$control/*" -print0 | xargs -0 file -N -0 | sed -n 's/\x00:* *ELF .*//p')
+mapfile -t elves < <(find "$STAGE" -type f ! -path "$STAGE/DEBIAN/*" -print0 | xargs -0 file -N -0 | sed -n 's/\x00:* *ELF .*//p')
 shlibs=$(cd "$shtmp" && dpkg-shlibdeps -O -e"${elves[@]}" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 rm -rf "$shtmp"
 [ -n "$shlibs" ] || die "dpkg-shlibdeps found no library dependencies"
-size=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
 # The addon is built for this nodejs major (its ABI): pin it, as the issue asks.
 nodejs="nodejs (>= $node_major), nodejs (<< $((node_major + 1)))"
-sed -e "s/@VERSION@/$DEBVERSION/" -e "s/@ARCH@/$(dpkg --print-architecture)/" -e "s/@SIZE@/$size/" \
-    -e "s/@NODEJS@/$nodejs/" -e "s/@SHLIBS@/$shlibs/" "$SRC/packaging/deb/control.in" > "$control/control"
-if grep -q '@[A-Z]*@' "$control/control"; then die "unfilled placeholder in $control/control"; fi
-(cd "$STAGE" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$control/md5sums"
-chmod 0644 "$control/md5sums"
-
-deb=$OUT/diycloud_${DEBVERSION}_$(dpkg --print-architecture).deb
-dpkg-deb --root-owner-group -Zxz --build "$STAGE" "$deb" >&2
-say "built $deb ($(du -h "$deb" | cut -f1))"
+deb_main=$(deb_build "$STAGE" diycloud "$SRC/packaging/deb" "$(dpkg --print-architecture)" "$shlibs")
+deb_web=$(deb_build "$WEBSTAGE" diycloud-web "$SRC/packaging/deb-web" all)
+debs=("$deb_main" "$deb_web")
 
 # 5. This distribution's lintian: no errors and no warnings (every override in lintian-overrides says why).
-lintian --fail-on error,warning --tag-display-limit 0 "$deb" | tee "$OUT/lintian-$DIST.txt" >&2 \
+lintian --fail-on error,warning --tag-display-limit 0 "${debs[@]}" | tee "$OUT/lintian-$DIST.txt" >&2 \
   || die "lintian reports errors or warnings (above; also in lintian-$DIST.txt)"
 say "lintian: clean"

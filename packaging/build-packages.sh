@@ -1,5 +1,6 @@
 #!/bin/bash
-# Builds diycloud's distribution packages: one staging tree (packaging/install.sh --destdir), two formats.
+# Builds diycloud's distribution packages, diycloud and diycloud-web (the portal, packaging/web-files): one staging
+# tree (packaging/install.sh --destdir), two formats.
 #
 # Usage: packaging/build-packages.sh [--out DIR] [TARGET...]
 #   TARGET    bookworm (Debian 12, Node 18), trixie (Debian 13, Node 20), rpm (staged in the Debian 13 build
@@ -82,7 +83,7 @@ build_one() { # build_one DIST [rpm]
   [ "${status:-0}" = 0 ] || die "[$dist] the build in the build root failed (above)"
   cp "$root"/build/out/*.deb "$OUT/"
   cp "$root/build/out/lintian-$dist.txt" "$OUT/"
-  ls "$OUT"/diycloud_"$debversion"_*.deb
+  ls "$OUT"/diycloud_"$debversion"_*.deb "$OUT"/diycloud-web_"$debversion"_all.deb
   if [ "$rpm" = rpm ]; then
     bash "$REPO/packaging/rpm/build-rpm.sh" "$root/build/stage-rpm" "$OUT" "$UPSTREAM" "$(cat "$root/build/stage-rpm.node-major")"
   fi
@@ -94,5 +95,5 @@ if want bookworm; then build_one bookworm; fi
 if want trixie || want rpm; then
   if want rpm; then build_one trixie rpm; else build_one trixie; fi
   # trixie's .deb is built alongside the RPM's stage; drop it when only the RPM was asked for.
-  want trixie || rm -f "$OUT"/diycloud_"$UPSTREAM"-1+deb13_*.deb "$OUT/lintian-trixie.txt"
+  want trixie || rm -f "$OUT"/diycloud_"$UPSTREAM"-1+deb13_*.deb "$OUT"/diycloud-web_"$UPSTREAM"-1+deb13_all.deb "$OUT/lintian-trixie.txt"
 fi

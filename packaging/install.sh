@@ -10,6 +10,8 @@
 #   --pam-module-dir D  where pam_diycloud.so goes; default: the directory holding pam_unix.so
 #   --pam-family F      debian or redhat: which system stacks pam-verify's PAM service includes
 #                       (common-auth/common-account or system-auth); default: what this host has
+#   --nginx-version V   the nginx the portal's site file is written for (packaging/nginx/for-nginx.sh: the
+#                       http2 syntax changed in 1.25.1); default: this host's nginx -v, else the newer syntax
 # Builds TypeScript (npm run build) only when dist/ is missing.
 # For development: the packages (packaging/build-packages.sh) are the way to install on a host.
 # Afterwards, enable the login hook yourself:   diycloudctl pam enable   (or: pam-auth-update --enable diycloud)
@@ -18,7 +20,7 @@ set -euo pipefail
 umask 022
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-DESTDIR="" NODE_MODULES="" PREFIX=/usr PAM_DIR="" PAM_FAMILY=""
+DESTDIR="" NODE_MODULES="" PREFIX=/usr PAM_DIR="" PAM_FAMILY="" NGINX_VERSION=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --destdir) DESTDIR=${2:?--destdir needs a value}; shift 2;;
@@ -31,6 +33,8 @@ while [ $# -gt 0 ]; do
     --pam-module-dir=*) PAM_DIR=${1#*=}; shift;;
     --pam-family) PAM_FAMILY=${2:?--pam-family needs a value}; shift 2;;
     --pam-family=*) PAM_FAMILY=${1#*=}; shift;;
+    --nginx-version) NGINX_VERSION=${2:?--nginx-version needs a value}; shift 2;;
+    --nginx-version=*) NGINX_VERSION=${1#*=}; shift;;
     -h|--help) awk 'NR>1 && !/^#/{exit} NR>1{sub(/^# ?/, ""); print}' "$0"; exit 0;;
     *) echo "install.sh: unknown argument '$1' (see --help)" >&2; exit 2;;
   esac
@@ -54,7 +58,9 @@ for f in dist/entry/daemon.js dist/pam_diycloud.so dist/pam-hook dist/pam-verify
          packaging/sysusers.d/diycloud.conf packaging/tmpfiles.d/diycloud.conf packaging/bash-completion/diycloudctl \
          packaging/man/diycloudd.8 packaging/man/diycloudctl.1 packaging/man/diycloud.conf.5 packaging/release-limits.sh \
          systemd/diycloudd.service dbus/org.diycloud.Manager1.conf \
-         dbus/org.diycloud.Manager1.xml dbus/org.diycloud.Web1.xml packaging/diycloud.conf; do
+         dbus/org.diycloud.Manager1.xml dbus/org.diycloud.Web1.xml packaging/diycloud.conf \
+         dist/entry/web.js dist/web/index.html systemd/diycloud-web.service packaging/web.conf packaging/man/diycloud-web.8 \
+         packaging/nginx/diycloud-web.conf packaging/nginx/for-nginx.sh; do
   [ -e "$SRC/$f" ] || missing+=("$f")
 done
 if [ -z "$NODE_MODULES" ] && [ ! -f "$SRC/package-lock.json" ]; then missing+=("package-lock.json (or pass --node-modules)"); fi
@@ -79,13 +85,16 @@ fi
 # 4. application tree
 rm -rf "$D$LIB/dist" "$D$LIB/node_modules" "$D$LIB/schema" "$D$LIB/dbus" "$D$LIB/pam.d"
 install -d -m 0755 "$D$LIB"
-# Only the JavaScript: the native programs in dist/ are installed under their own paths below, and
-# dist/packages holds built packages (packaging/build-packages.sh).
+# Only the JavaScript: the native programs in dist/ are installed under their own paths below, the portal's
+# front end (dist/web) goes to /usr/share/diycloud/web, and dist/packages holds built packages.
 install -d -m 0755 "$D$LIB/dist"
-tar -C "$SRC/dist" --exclude=./packages --exclude=./pam_diycloud.so --exclude=./pam-hook --exclude=./pam-verify -cf - . \
+tar -C "$SRC/dist" --exclude=./packages --exclude=./web --exclude=./pam_diycloud.so --exclude=./pam-hook --exclude=./pam-verify -cf - . \
   | tar -C "$D$LIB/dist" --no-same-owner -xf -
-chmod 0755 "$D$LIB/dist/entry/daemon.js" "$D$LIB/dist/entry/cli.js" # they start with #!/usr/bin/env node
-if [ -f "$D$LIB/dist/entry/web.js" ]; then chmod 0755 "$D$LIB/dist/entry/web.js"; fi
+chmod 0755 "$D$LIB/dist/entry/daemon.js" "$D$LIB/dist/entry/cli.js" "$D$LIB/dist/entry/web.js" # #!/usr/bin/env node
+# The portal's front end (built by npm run build; diycloud-web serves it, web.conf StaticDir).
+rm -rf "$D$PREFIX/share/diycloud/web"
+install -d -m 0755 "$D$PREFIX/share/diycloud/web"
+tar -C "$SRC/dist/web" -cf - . | tar -C "$D$PREFIX/share/diycloud/web" --no-same-owner -xf -
 cp -R "$NODE_MODULES" "$D$LIB/node_modules"
 install -d -m 0755 "$D$LIB/schema" "$D$LIB/dbus"
 cp -R "$SRC/schema/." "$D$LIB/schema/"
@@ -100,7 +109,7 @@ wrapper() { # wrapper DEST JSFILE
 }
 wrapper "$PREFIX/sbin/diycloudd" daemon.js
 if [ -f "$SRC/dist/entry/cli.js" ]; then wrapper "$PREFIX/bin/diycloudctl" cli.js; fi
-if [ -f "$SRC/dist/entry/web.js" ]; then wrapper "$PREFIX/sbin/diycloud-web" web.js; fi
+wrapper "$PREFIX/sbin/diycloud-web" web.js
 # The PAM module goes where this system's PAM loads modules from: beside pam_unix.so (the same list
 # diycloudctl doctor looks in, src/core/doctor.ts PAM_MODULE_DIRS), or --pam-module-dir.
 if [ -z "$PAM_DIR" ]; then
@@ -164,6 +173,17 @@ if [ -e "$D/etc/diycloud/web.conf" ]; then
   echo "install.sh: keeping existing /etc/diycloud/web.conf" >&2
 else
   install -D -m 0644 "$SRC/packaging/web.conf" "$D/etc/diycloud/web.conf"
+fi
+# The portal's nginx site (diycloudctl web enable links it into nginx's configuration), written for this nginx.
+if [ -z "$NGINX_VERSION" ] && [ -x /usr/sbin/nginx ]; then
+  NGINX_VERSION=$(/usr/sbin/nginx -v 2>&1 | sed -n 's|^nginx version: nginx/\([0-9.]*\).*|\1|p')
+fi
+if [ -e "$D/etc/diycloud/nginx/diycloud-web.conf" ]; then
+  echo "install.sh: keeping existing /etc/diycloud/nginx/diycloud-web.conf" >&2
+else
+  install -d -m 0755 "$D/etc/diycloud/nginx"
+  sh "$SRC/packaging/nginx/for-nginx.sh" "${NGINX_VERSION:-1.25.1}" < "$SRC/packaging/nginx/diycloud-web.conf" > "$D/etc/diycloud/nginx/diycloud-web.conf"
+  chmod 0644 "$D/etc/diycloud/nginx/diycloud-web.conf"
 fi
 install -d -m 0700 "$D/var/lib/diycloud"
 

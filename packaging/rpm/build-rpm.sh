@@ -1,10 +1,10 @@
 #!/bin/bash
-# Turns a staged tree into diycloud's RPM with rpmbuild (Debian's rpm package has it): no compiling,
+# Turns a staged tree into diycloud's RPMs (diycloud and diycloud-web, the paths of packaging/web-files) with rpmbuild (Debian's rpm package has it): no compiling,
 # the spec copies STAGE (packaging/rpm/diycloud.spec).
 # Usage: packaging/rpm/build-rpm.sh STAGE OUTDIR [VERSION] [NODE_MAJOR]
 #   STAGE       what packaging/install.sh --destdir STAGE --node-modules DIR --pam-module-dir /usr/lib64/security
 #               --pam-family redhat produced (plus the man pages and bash completion it stages)
-#   OUTDIR      diycloud-VERSION-1.ARCH.rpm lands here
+#   OUTDIR      diycloud-VERSION-1.ARCH.rpm and diycloud-web-VERSION-1.noarch.rpm land here
 #   VERSION     default: the version in package.json
 #   NODE_MAJOR  the Node.js major the native addon was built for; default: read from the addon's
 #               NODE_MODULE_VERSION (108 = 18, 115 = 20, 127 = 22) in STAGE
@@ -30,7 +30,8 @@ for p in usr/lib/diycloud/dist/entry/daemon.js usr/lib/diycloud/node_modules usr
          usr/share/dbus-1/system.d/org.diycloud.Manager1.conf usr/share/dbus-1/interfaces/org.diycloud.Manager1.xml usr/share/dbus-1/interfaces/org.diycloud.Web1.xml \
          usr/share/polkit-1/actions/org.diycloud.policy usr/share/polkit-1/rules.d/50-diycloud.rules \
          usr/share/man/man1/diycloudctl.1.gz usr/share/man/man5/diycloud.conf.5.gz usr/share/man/man8/diycloudd.8.gz \
-         usr/share/bash-completion/completions/diycloudctl usr/share/doc/diycloud etc/diycloud/diycloud.conf var/lib/diycloud; do
+         usr/share/bash-completion/completions/diycloudctl usr/share/doc/diycloud etc/diycloud/diycloud.conf var/lib/diycloud \
+         $(grep -v '^#' "$REPO/packaging/web-files"); do
   [ -e "$STAGE/$p" ] || missing+=("/$p")
 done
 [ ${#missing[@]} -eq 0 ] || die "the stage $STAGE lacks path(s) the spec lists: ${missing[*]}"
@@ -58,12 +59,13 @@ rpmbuild -bb --quiet --load "$HERE/macros.diycloud" \
   --define "_binary_payload w19.zstdio" --define "_build_id_links none" --define "_buildhost diycloud-build" \
   "${reproducible[@]}" \
   "$HERE/diycloud.spec" >&2
-rpmfile=$(find "$top/RPMS" -name "diycloud-$VERSION-1.*.rpm" | head -n1)
-[ -n "$rpmfile" ] || die "rpmbuild made no diycloud-$VERSION-1.*.rpm"
-
-# 4. No macro may reach an installed scriptlet unexpanded.
-if left=$(rpm -qp --scripts "$rpmfile" | grep -nE '%[{a-zA-Z_]'); then
-  die "unexpanded macros in the scriptlets of $(basename "$rpmfile"):"$'\n'"$left"
-fi
-install -m 0644 "$rpmfile" "$OUTDIR/"
-echo "$OUTDIR/$(basename "$rpmfile")"
+for name in diycloud diycloud-web; do
+  rpmfile=$(find "$top/RPMS" -name "$name-$VERSION-1.*.rpm" | head -n1)
+  [ -n "$rpmfile" ] || die "rpmbuild made no $name-$VERSION-1.*.rpm"
+  # 4. No macro may reach an installed scriptlet unexpanded.
+  if left=$(rpm -qp --scripts "$rpmfile" | grep -nE '%[{a-zA-Z_]'); then
+    die "unexpanded macros in the scriptlets of $(basename "$rpmfile"):"$'\n'"$left"
+  fi
+  install -m 0644 "$rpmfile" "$OUTDIR/"
+  echo "$OUTDIR/$(basename "$rpmfile")"
+done

@@ -15,6 +15,7 @@ describe.skipIf(skip).each(DISTS)('the .deb on a fresh system (%s)', (dist) => {
   let c: Container;
   let pkgs: Packages;
   let deb = '';
+  let webDeb = '';
   let listingBefore = '';
   let pamBefore = '';
   const uid: Record<string, number> = {};
@@ -31,6 +32,7 @@ describe.skipIf(skip).each(DISTS)('the .deb on a fresh system (%s)', (dist) => {
     c = await bootContainer({ dist });
     await c.waitRunning();
     deb = copyIn(c, pkgs.deb[dist], 'diycloud.deb');
+    webDeb = copyIn(c, pkgs.webDeb[dist], 'diycloud-web.deb');
     // Accounts that exist before diycloud does: pk2 stays logged in across remove and purge; pkadmin and pkplain
     // are an admin (diycloud-admin, once the package made the group) and a plain user at the terminal.
     await c.exec(`for u in pk2 pkadmin pkplain; do useradd -m -s /bin/bash $u; done;
@@ -86,6 +88,19 @@ describe.skipIf(skip).each(DISTS)('the .deb on a fresh system (%s)', (dist) => {
     expect(plain.code, plain.stderr).toBe(4);
   }, 60_000);
 
+  it("apt install ./diycloud-web_*.deb: the portal's service, conffiles and front end, off until diycloudctl web enable", async () => {
+    const r = await c.exec(`${APT} install ${webDeb}`, { allowFail: true, timeoutMs: 180_000 });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain('the portal is off until you run: diycloudctl web enable');
+    expect((await c.exec('systemctl is-enabled diycloud-web.service', { allowFail: true })).stdout.trim()).toBe('disabled');
+    expect((await c.exec("dpkg-query -W -f '${Conffiles}' diycloud-web")).stdout).toMatch(/\/etc\/diycloud\/web\.conf [0-9a-f]{32}\n.*\/etc\/diycloud\/nginx\/diycloud-web\.conf [0-9a-f]{32}/s);
+    expect((await c.exec('test -f /usr/share/diycloud/web/index.html && test -x /usr/sbin/diycloud-web && echo ok')).stdout.trim()).toBe('ok');
+    // The site is written for this release's nginx (packaging/nginx/for-nginx.sh): nginx -t takes it without a warning.
+    const t = await c.exec('nginx -t -c /dev/stdin', { allowFail: true, input: 'events {}\nhttp { include /etc/diycloud/nginx/diycloud-web.conf; }\n' });
+    expect(t.stderr).toMatch(/configuration file .* test failed|syntax is ok/);
+    expect(t.stderr).not.toMatch(/\[warn\].*http2/);
+  }, 240_000);
+
   it('a broken diycloud.conf: the postinst names the key and does not fail the install; the daemon refuses to start', async () => {
     await c.exec('cp /etc/diycloud/diycloud.conf /root/diycloud.conf.good && sed -i "s/^\\[Defaults\\]$/&\\nMemory=lots/" /etc/diycloud/diycloud.conf && grep -qx Memory=lots /etc/diycloud/diycloud.conf');
     const r = await c.exec(`${APT} -o Dpkg::Options::=--force-confold install --reinstall ${deb}`, { allowFail: true, timeoutMs: 180_000 });
@@ -114,33 +129,46 @@ describe.skipIf(skip).each(DISTS)('the .deb on a fresh system (%s)', (dist) => {
   }, 240_000);
 
   it('apt purge while pk2 is logged in: no file of ours left, the group with a member kept and named', async () => {
-    const r = await c.exec(`${APT} purge diycloud`, { allowFail: true, timeoutMs: 180_000 });
+    const r = await c.exec(`${APT} purge diycloud diycloud-web`, { allowFail: true, timeoutMs: 180_000 });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout + r.stderr).toMatch(/group diycloud-admin still has members \(pkadmin\), so it is kept/);
     expect((await c.exec('getent group diycloud-operator', { allowFail: true })).code).toBe(2);
     expect((await c.exec('pgrep -u pk2 -x sleep', { allowFail: true })).code).toBe(0);
     expect((await c.exec('dpkg-query -W diycloud', { allowFail: true })).code).not.toBe(0);
+    expect((await c.exec('dpkg-query -W diycloud-web', { allowFail: true })).code).not.toBe(0);
     await c.exec('gpasswd -d pkadmin diycloud-admin >/dev/null && groupdel diycloud-admin');
     expect(listingDiff(listingBefore, (await c.exec(LISTING)).stdout)).toEqual({ added: [], removed: [] });
-    expect((await c.exec('find / -xdev -path /proc -prune -o -name "*diycloud*" -print | grep -v "^/var/tmp/diycloud.deb$"', { allowFail: true })).stdout).toBe('');
+    expect((await c.exec('find / -xdev -path /proc -prune -o -name "*diycloud*" -print | grep -v "^/var/tmp/diycloud\\(-web\\)\\?.deb$"', { allowFail: true })).stdout).toBe('');
   }, 240_000);
 });
 
 /** Paths only one family has: Debian's PAM module directory, pam-auth-update profile, copyright, changelog and lintian
  * overrides; the RPM's /usr/lib64 module, preset, and the directories it owns where the .deb leaves them to tmpfiles.d. */
-const DEB_ONLY = /^\/usr\/lib\/x86_64-linux-gnu\/security\/pam_diycloud\.so$|^\/usr\/share\/pam-configs\/diycloud$|^\/usr\/share\/doc\/diycloud\/(copyright|changelog\.Debian\.gz)$|^\/usr\/share\/lintian\//;
+const DEB_ONLY = /^\/usr\/lib\/x86_64-linux-gnu\/security\/pam_diycloud\.so$|^\/usr\/share\/pam-configs\/diycloud$|^\/usr\/share\/doc\/diycloud(-web)?\/(copyright|changelog\.Debian\.gz)$|^\/usr\/share\/lintian\//;
 const RPM_ONLY = /^\/usr\/lib64\/security\/pam_diycloud\.so$|^\/usr\/lib\/systemd\/system-preset\/50-diycloud\.preset$/;
 
-describe.skipIf(skip)('the RPM and the Debian 13 .deb', () => {
-  it('list the same files, apart from the paths that differ by family', async () => {
+describe.skipIf(skip)('the RPMs and the Debian 13 .debs', () => {
+  const debFiles = (f: string) => execFileSync('dpkg-deb', ['-c', f], { encoding: 'utf8' }).trim().split('\n')
+    .filter((l) => !l.startsWith('d')).map((l) => l.slice(l.indexOf('./') + 1).replace(/ -> .*$/, ''));
+  const rpmFiles = (f: string) => execFileSync('rpm', ['-qp', '--qf', '[%{FILEMODES:perms} %{FILENAMES}\\n]', f], { encoding: 'utf8' }).trim().split('\n')
+    .filter((l) => !l.startsWith('d')).map((l) => l.slice(l.indexOf(' ') + 1));
+
+  it('diycloud: list the same files, apart from the paths that differ by family', async () => {
     const pkgs = await ensurePackages();
-    const deb = execFileSync('dpkg-deb', ['-c', pkgs.deb.trixie], { encoding: 'utf8' }).trim().split('\n')
-      .filter((l) => !l.startsWith('d')).map((l) => l.slice(l.indexOf('./') + 1).replace(/ -> .*$/, ''));
-    const rpm = execFileSync('rpm', ['-qp', '--qf', '[%{FILEMODES:perms} %{FILENAMES}\\n]', pkgs.rpm], { encoding: 'utf8' }).trim().split('\n')
-      .filter((l) => !l.startsWith('d')).map((l) => l.slice(l.indexOf(' ') + 1));
+    const [deb, rpm] = [debFiles(pkgs.deb.trixie), rpmFiles(pkgs.rpm)];
     expect(deb.length).toBeGreaterThan(100);
     expect(deb.filter((f) => DEB_ONLY.test(f)).length).toBe(5);
     expect(rpm.filter((f) => RPM_ONLY.test(f)).length).toBe(2);
     expect(rpm.filter((f) => !RPM_ONLY.test(f)).sort()).toEqual(deb.filter((f) => !DEB_ONLY.test(f)).sort());
+  }, 2_700_000);
+
+  it('diycloud-web: list the same files, apart from the Debian copyright and changelog; none of them is in diycloud', async () => {
+    const pkgs = await ensurePackages();
+    const [deb, rpm] = [debFiles(pkgs.webDeb.trixie), rpmFiles(pkgs.webRpm)];
+    expect(deb).toContain('/usr/share/diycloud/web/index.html');
+    expect(deb.filter((f) => DEB_ONLY.test(f)).sort()).toEqual(['/usr/share/doc/diycloud-web/changelog.Debian.gz', '/usr/share/doc/diycloud-web/copyright']);
+    expect(rpm.sort()).toEqual(deb.filter((f) => !DEB_ONLY.test(f)).sort());
+    const main = new Set(debFiles(pkgs.deb.trixie));
+    expect(deb.filter((f) => main.has(f))).toEqual([]);
   }, 2_700_000);
 });

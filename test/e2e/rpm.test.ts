@@ -50,7 +50,7 @@ const reason = skipReason();
 if (reason) console.warn(`\n*** rpm packaging tests SKIPPED: ${reason} ***\n`);
 
 describe.skipIf(reason !== null)('the RPM', () => {
-  let work = '', stage = '', rpmFile = '', oldRpm = '', tarball = '';
+  let work = '', stage = '', rpmFile = '', webRpm = '', oldRpm = '', tarball = '';
   const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   const nodeMajor = process.versions.node.split('.')[0];
 
@@ -68,9 +68,10 @@ describe.skipIf(reason !== null)('the RPM', () => {
     // build-in-root.sh strips what it ships; so does this stage.
     await must(`cd ${q(stage)} && find . -type f \\( -name '*.so' -o -name '*.node' \\) -exec strip --remove-section=.comment --remove-section=.note --strip-unneeded {} + &&
       strip --remove-section=.comment --remove-section=.note usr/libexec/diycloud/pam-hook usr/libexec/diycloud/pam-verify`);
-    const build = async (v: string) => (await must(`bash ${q(join(RPM_DIR, 'build-rpm.sh'))} ${q(stage)} ${q(join(work, 'out'))} ${v}`, 600_000)).trim().split('\n').pop()!;
-    rpmFile = await build(version);
-    oldRpm = await build('0.0.1');
+    // build-rpm.sh prints both packages' paths: diycloud's, then diycloud-web's.
+    const build = async (v: string) => (await must(`bash ${q(join(RPM_DIR, 'build-rpm.sh'))} ${q(stage)} ${q(join(work, 'out'))} ${v}`, 600_000)).trim().split('\n').slice(-2);
+    [rpmFile, webRpm] = await build(version);
+    [oldRpm] = await build('0.0.1');
   }, 900_000);
 
   afterAll(() => { if (work && !process.env.DIYCLOUD_RPM_KEEP) rmSync(work, { recursive: true, force: true }); });
@@ -86,15 +87,18 @@ describe.skipIf(reason !== null)('the RPM', () => {
 
   it('is named for its version and built for the Node.js major of its addon', async () => {
     expect(rpmFile).toMatch(new RegExp(`/diycloud-${version.replace(/\./g, '\\.')}-1\\.x86_64\\.rpm$`));
+    expect(webRpm).toMatch(new RegExp(`/diycloud-web-${version.replace(/\./g, '\\.')}-1\\.noarch\\.rpm$`));
+    const webReq = (await must(`rpm -qp --requires ${q(webRpm)}`)).split('\n');
+    for (const r of [`diycloud = ${version}-1`, 'nginx', 'openssl']) expect(webReq).toContain(r);
     const req = (await must(`rpm -qp --requires ${q(rpmFile)}`)).split('\n');
     expect(req).toContain(`nodejs(abi${nodeMajor})`);
     for (const r of ['systemd', 'shadow-utils', 'polkit', 'dbus', 'pam']) expect(req).toContain(r);
   });
 
   it('is clean under rpmlint, and every filter says why', async () => {
-    const lint = await sh(`rpmlint -r ${q(join(RPM_DIR, 'diycloud.rpmlintrc'))} ${q(rpmFile)}`, 120_000);
+    const lint = await sh(`rpmlint -r ${q(join(RPM_DIR, 'diycloud.rpmlintrc'))} ${q(rpmFile)} ${q(webRpm)}`, 120_000);
     const findings = lint.out.split('\n').filter((l) => /: [EW]: /.test(l));
-    expect(findings, rpmFile).toEqual([]);
+    expect(findings, lint.out).toEqual([]);
     expect(lint.out).toMatch(/0 errors, 0 warnings/);
     const lines = readFileSync(join(RPM_DIR, 'diycloud.rpmlintrc'), 'utf8').split('\n');
     lines.forEach((l, i) => {
@@ -111,8 +115,13 @@ describe.skipIf(reason !== null)('the RPM', () => {
     for (const s of ['preinstall', 'postinstall', 'preuninstall', 'postuninstall']) expect(scripts).toContain(`${s} scriptlet`);
   });
 
-  it('lists exactly the staged files, without Debian\'s pam-auth-update profile', async () => {
-    const listed = new Set((await must(`rpm -qlp ${q(rpmFile)}`)).trim().split('\n'));
+  it('the two list exactly the staged files between them, without Debian\'s pam-auth-update profile', async () => {
+    const listedMain = (await must(`rpm -qlp ${q(rpmFile)}`)).trim().split('\n');
+    const listedWeb = (await must(`rpm -qlp ${q(webRpm)}`)).trim().split('\n');
+    expect(listedMain.filter((p) => listedWeb.includes(p))).toEqual([]);
+    for (const p of ['/usr/sbin/diycloud-web', '/usr/lib/systemd/system/diycloud-web.service', '/etc/diycloud/web.conf', '/etc/diycloud/nginx/diycloud-web.conf',
+      '/usr/share/diycloud/web/index.html', '/usr/share/man/man8/diycloud-web.8.gz']) expect(listedWeb, p).toContain(p);
+    const listed = new Set([...listedMain, ...listedWeb]);
     const staged = (await must(`cd ${q(stage)} && find . -mindepth 1 \\( -type f -o -type l \\) | sed 's|^\\.||'`)).trim().split('\n')
       .filter((p) => !p.startsWith('/usr/share/pam-configs/'));
     const missing = staged.filter((p) => !listed.has(p));
@@ -128,6 +137,9 @@ describe.skipIf(reason !== null)('the RPM', () => {
     expect(attrs).toMatch(/^drwx------ +\/var\/lib\/diycloud$/m);
     expect(attrs).toMatch(/^-rw-r--r-- cn \/etc\/diycloud\/diycloud\.conf$/m);
     expect(attrs).toMatch(/^drwxr-xr-x g \/run\/diycloud$/m);
+    const webAttrs = await must(`rpm -qp --qf '[%{FILEMODES:perms} %{FILEFLAGS:fflags} %{FILENAMES}\\n]' ${q(webRpm)}`);
+    expect(webAttrs).toMatch(/^-rw-r--r-- cn \/etc\/diycloud\/web\.conf$/m);
+    expect(webAttrs).toMatch(/^-rw-r--r-- cn \/etc\/diycloud\/nginx\/diycloud-web\.conf$/m);
   });
 
   it('installs into a root without systemd running: groups, state directory, enabled unit, and says it did not start', async () => {

@@ -8,7 +8,10 @@ import { E2E_CACHE, REPO_ROOT, type Container, type Dist } from './container';
 export interface Packages {
   dir: string;
   deb: Record<Dist, string>;
+  /** diycloud-web, the portal (packaging/web-files), for each release and as an RPM. */
+  webDeb: Record<Dist, string>;
   rpm: string;
+  webRpm: string;
   lintian: Record<Dist, string>;
 }
 
@@ -31,7 +34,7 @@ function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<{ cod
   });
 }
 
-/** Builds (or reuses) the bookworm and trixie .debs and the .rpm of this source tree. */
+/** Builds (or reuses) the bookworm and trixie .debs and the RPMs (diycloud and diycloud-web) of this source tree. */
 export async function ensurePackages(): Promise<Packages> {
   const root = join(E2E_CACHE, 'packages');
   const dir = join(root, sourceKey());
@@ -54,7 +57,9 @@ export async function ensurePackages(): Promise<Packages> {
   return {
     dir,
     deb: { bookworm: pick(/^diycloud_.*\+deb12_amd64\.deb$/), trixie: pick(/^diycloud_.*\+deb13_amd64\.deb$/) },
-    rpm: pick(/^diycloud-.*\.x86_64\.rpm$/),
+    webDeb: { bookworm: pick(/^diycloud-web_.*\+deb12_all\.deb$/), trixie: pick(/^diycloud-web_.*\+deb13_all\.deb$/) },
+    rpm: pick(/^diycloud-[0-9].*\.x86_64\.rpm$/),
+    webRpm: pick(/^diycloud-web-[0-9].*\.noarch\.rpm$/),
     lintian: { bookworm: readFileSync(pick(/^lintian-bookworm\.txt$/), 'utf8'), trixie: readFileSync(pick(/^lintian-trixie\.txt$/), 'utf8') },
   };
 }

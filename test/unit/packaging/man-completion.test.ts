@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/core/config';
+import { parseWebConfig } from '../../../src/core/web-config';
 import { BUILTIN_ROLES } from '../../../src/core/roles';
 import { buildProgram } from '../../../src/entry/cli/program';
 import { BASH_COMPLETION, commandPaths, configKeysFromSource, deroff, entriesOf, longOptions, runCompletion, section, shortOptions, tags } from './man-completion-lib';
@@ -15,7 +16,7 @@ import { BASH_COMPLETION, commandPaths, configKeysFromSource, deroff, entriesOf,
 const ROOT = join(__dirname, '..', '..', '..');
 const COMPLETION = join(ROOT, 'packaging', 'bash-completion', 'diycloudctl');
 const MAN = join(ROOT, 'packaging', 'man');
-const PAGES = ['diycloudctl.1', 'diycloudd.8', 'diycloud.conf.5'];
+const PAGES = ['diycloudctl.1', 'diycloudd.8', 'diycloud.conf.5', 'diycloud-web.8'];
 
 const program = buildProgram('0.0.0');
 const { leaves, groups } = commandPaths(program);
@@ -189,6 +190,26 @@ describe('diycloudd(8)', () => {
     expect(flags).toEqual(expect.arrayContaining(['--config', '--check-config', '--backend']));
     const optionTags = tags(section(deroff(readFileSync(join(MAN, 'diycloudd.8'), 'utf8')), 'OPTIONS')).join('\n');
     for (const f of [...flags, '--version', '--help']) expect(optionTags.split(/[\s,]+/), f).toContain(f);
+  });
+});
+
+describe('diycloud-web(8)', () => {
+  const page = deroff(readFileSync(join(MAN, 'diycloud-web.8'), 'utf8'));
+  it('describes every flag of src/entry/web.ts in OPTIONS', () => {
+    const source = readFileSync(join(ROOT, 'src', 'entry', 'web.ts'), 'utf8');
+    const flags = [...source.matchAll(/\.option\('([^']+)'/g)].flatMap((m) => m[1].split(/[ ,]+/).filter((w) => w.startsWith('-')));
+    expect(flags).toContain('--config');
+    const optionTags = tags(section(page, 'OPTIONS')).join('\n');
+    for (const f of [...flags, '--version', '--help']) expect(optionTags.split(/[\s,]+/), f).toContain(f);
+  });
+  it("documents in CONFIGURATION exactly the keys of the shipped web.conf, and parseWebConfig takes each of them", () => {
+    const shipped = [...readFileSync(join(ROOT, 'packaging', 'web.conf'), 'utf8').matchAll(/^#?([A-Z][A-Za-z]+)=/gm)].map((m) => m[1]);
+    expect(shipped.length).toBeGreaterThanOrEqual(7);
+    const documented = tags(section(page, 'CONFIGURATION')).map((t) => /^([A-Z][A-Za-z]+)=/.exec(t)?.[1]).filter((k): k is string => !!k);
+    expect(sorted(documented)).toEqual(sorted(shipped));
+    const error = (text: string): string => { try { parseWebConfig(text); return ''; } catch (e) { return (e as Error).message; } };
+    expect(error('[Web]\nNoSuchKey=1\n')).toMatch(/unknown key NoSuchKey/);
+    for (const k of shipped) expect(error(`[Web]\n${k}=`), k).not.toMatch(/unknown key/); // a key the parser knows
   });
 });
 
