@@ -15,12 +15,13 @@ export const RESOURCES = [
 ] as const;
 
 export function RequestMore() {
-  const { api } = useApp();
+  const { api, session } = useApp();
   const [resource, setResource] = useState('cpu');
   const [amount, setAmount] = useState('');
   const [reason, setReason] = useState('');
   const act = useAction();
-  const mine = useGet<RequestsList>(`/requests${qs({ state: 'all', limit: 50 })}`);
+  // Only the user's own: without `user`, an operator's or admin's list would hold everyone's.
+  const mine = useGet<RequestsList>(`/requests${qs({ user: session.user, state: 'all', limit: 50 })}`);
   const hint = RESOURCES.find((r) => r.value === resource)?.hint;
   const submit = async (e: Event) => {
     e.preventDefault();
