@@ -174,6 +174,24 @@ describe.skipIf(reason !== null)('the RPM', () => {
     expect((await rpmIn(root, '-q diycloud')).code).not.toBe(0);
   }, 120_000);
 
+  it('diycloud-web installs beside it, disabled until diycloudctl web enable; its erase takes our nginx link away, and only ours', async () => {
+    const root = await freshRoot('web');
+    expect((await rpmIn(root, `-i --nodeps ${q(rpmFile)}`)).code).toBe(0);
+    const r = await rpmIn(root, `-i --nodeps ${q(webRpm)}`);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('the portal is off until you run: diycloudctl web enable');
+    expect(existsSync(join(root, 'etc/systemd/system/multi-user.target.wants/diycloud-web.service'))).toBe(false);
+    for (const p of ['usr/sbin/diycloud-web', 'etc/diycloud/web.conf', 'etc/diycloud/nginx/diycloud-web.conf', 'usr/share/diycloud/web/index.html']) expect(existsSync(join(root, p)), p).toBe(true);
+    // what diycloudctl web enable would have linked, and an admin's own file beside it
+    await must(`mkdir -p ${q(root)}/etc/nginx/conf.d && ln -s /etc/diycloud/nginx/diycloud-web.conf ${q(root)}/etc/nginx/conf.d/diycloud-web.conf && echo '# mine' > ${q(root)}/etc/nginx/conf.d/other.conf`);
+    const e = await rpmIn(root, '-e diycloud-web');
+    expect(e.code, e.out).toBe(0);
+    expect(() => lstatSync(join(root, 'etc/nginx/conf.d/diycloud-web.conf'))).toThrow();
+    expect(readFileSync(join(root, 'etc/nginx/conf.d/other.conf'), 'utf8')).toBe('# mine\n');
+    expect(existsSync(join(root, 'usr/sbin/diycloud-web'))).toBe(false);
+    expect(existsSync(join(root, 'usr/sbin/diycloudd'))).toBe(true);
+  }, 120_000);
+
   it('reports a broken configuration without failing the install', async () => {
     const root = await freshRoot('broken');
     await must(`mkdir -p ${q(root)}/etc/diycloud && printf '[Defaults]\\nCPUs=2\\n' > ${q(root)}/etc/diycloud/diycloud.conf`);
