@@ -2,6 +2,7 @@
 import { createContext, type ComponentChildren } from 'preact';
 import { useContext, useEffect, useRef, useState, useCallback } from 'preact/hooks';
 import { ApiError, type ApiClient } from './lib/api';
+import { FormError } from './lib/limits-form';
 import type { Session } from './lib/nav';
 import { barStep, type Bar } from './lib/format';
 
@@ -14,7 +15,7 @@ export function useApp(): AppCtx {
 }
 
 export function errText(e: unknown): string {
-  return e instanceof ApiError ? e.message : 'Something went wrong.';
+  return e instanceof ApiError || e instanceof FormError ? e.message : 'Something went wrong.';
 }
 
 export interface Loaded<T> { data: T | null; error: string | null; loading: boolean; reload: () => void }

@@ -6,6 +6,7 @@ import { historySummary } from '../../../web/src/lib/history';
 import { allowed, hrefFor, navFor, parseHash, type Can } from '../../../web/src/lib/nav';
 import { requestsOf } from '../../../web/src/lib/requests';
 import { usersQuery } from '../../../web/src/lib/users-query';
+import { emptyLimits, FormError, limitsBody } from '../../../web/src/lib/limits-form';
 
 const none: Can = { readUsers: false, manageLimits: false, manageUsers: false, setEnabled: false };
 const ops: Can = { readUsers: true, manageLimits: true, manageUsers: false, setEnabled: true };
@@ -145,5 +146,17 @@ describe('queries', () => {
     expect(requestsOf({ requests: [r] })).toEqual([r]);
     expect(requestsOf([r])).toEqual([r]);
     expect(requestsOf(null)).toEqual([]);
+  });
+});
+
+describe('the limits form', () => {
+  it('sends CPU cores and tasks as numbers, sizes and GPUs as strings, and leaves blank fields out', () => {
+    expect(limitsBody({ ...emptyLimits(), cpu: ' 1.5 ', memory: '768M', tasks: '200' })).toEqual({ cpu: 1.5, memory: '768M', tasks: 200 });
+    expect(limitsBody({ ...emptyLimits(), gpu: 'all', disk: '10G' })).toEqual({ gpu: 'all', disk: '10G' });
+    expect(limitsBody(emptyLimits())).toEqual({});
+  });
+  it('refuses a CPU or task count that is not a number, with a message for the user', () => {
+    for (const cpu of ['two', '1,5', '-1', '2 cores']) expect(() => limitsBody({ ...emptyLimits(), cpu }), cpu).toThrow(FormError);
+    expect(() => limitsBody({ ...emptyLimits(), tasks: '1.5' })).toThrow(/whole number/);
   });
 });

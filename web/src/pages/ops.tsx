@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { qs, seg } from '../lib/api';
 import { formatBytes, formatCores, formatGpu, formatTime, usageBar } from '../lib/format';
 import { requestsOf } from '../lib/requests';
+import { limitsBody } from '../lib/limits-form';
 import type { AuditRow, HostSummary, LimitRequest, Profile, RequestsList } from '../lib/types';
 import { Dialog, Field, Loading, Status, UsageBar, useAction, useApp, useGet } from '../ui';
 import { RequestTable } from './self';
@@ -15,9 +16,7 @@ function ProfileRow({ p, onDone }: { p: Profile; onDone: () => void }) {
   const keys = ['cpu', 'memory', 'disk', 'gpu', 'tasks'] as const;
   const save = async (e: Event) => {
     e.preventDefault();
-    const body: Record<string, string> = {};
-    for (const k of keys) if (v[k].trim() !== '') body[k] = v[k].trim();
-    if (await act.run(() => api.send('PUT', `/profiles/${seg(p.role)}`, body))) { setOpen(false); onDone(); }
+    if (await act.run(() => api.send('PUT', `/profiles/${seg(p.role)}`, limitsBody(v)))) { setOpen(false); onDone(); }
   };
   return (
     <tr>

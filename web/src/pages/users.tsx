@@ -3,6 +3,7 @@ import { useState } from 'preact/hooks';
 import { seg } from '../lib/api';
 import { formatBytes, formatCores, formatGpu, formatTime, sourceLabel } from '../lib/format';
 import { usersQuery, type UsersFilter } from '../lib/users-query';
+import { limitsBody } from '../lib/limits-form';
 import type { UserView, UsersPage as Page } from '../lib/types';
 import { hrefFor } from '../lib/nav';
 import { Field, Loading, Status, useAction, useApp, useGet } from '../ui';
@@ -90,10 +91,8 @@ function LimitsForm({ u, onDone }: { u: UserView; onDone: () => void }) {
   const now = { cpu: formatCores(u.allocation.cpu), memory: formatBytes(u.allocation.memory), disk: formatBytes(u.allocation.disk), gpu: formatGpu(u.allocation.gpu), tasks: String(u.allocation.tasks ?? 'no limit') };
   const save = async (e: Event) => {
     e.preventDefault();
-    const body: Record<string, string> = {};
-    for (const k of keys) if (v[k].trim() !== '') body[k] = v[k].trim();
-    if (Object.keys(body).length === 0) return;
-    if (await act.run(() => api.send('PUT', `/users/${seg(u.name)}/limits`, body), 'Limits saved.')) { setV({ cpu: '', memory: '', disk: '', gpu: '', tasks: '' }); onDone(); }
+    if (Object.values(v).every((x) => x.trim() === '')) return;
+    if (await act.run(() => api.send('PUT', `/users/${seg(u.name)}/limits`, limitsBody(v)), 'Limits saved.')) { setV({ cpu: '', memory: '', disk: '', gpu: '', tasks: '' }); onDone(); }
   };
   const reset = async () => { if (await act.run(() => api.send('DELETE', `/users/${seg(u.name)}/limits`), 'Limits reset to the profile.')) onDone(); };
   return (
