@@ -54,7 +54,7 @@ export async function webLogin(deps: AppDeps, web: WebState, input: { user: unkn
   if (!(await deps.passwords.verify(user, password))) return fail('PAM refused');
   web.throttle.succeeded(user);
   const token = web.tokens.newToken();
-  const rec = web.table.create(web.tokens.keyOf(token), { user, uid: account.uid, csrfToken: web.tokens.newToken() }, nowMs);
+  const rec = web.table.create(web.tokens.keyOf(token), { user, uid: account.uid, csrfToken: web.tokens.newToken(), managedAtLogin: record !== null }, nowMs);
   deps.log.info(`web login of ${user} (uid ${account.uid}) from ${address || '?'}`, { action: 'web-login', target: user, caller_uid: account.uid });
   return { token, ...view(deps, web, rec) };
 }
@@ -68,6 +68,10 @@ export function webSession(deps: AppDeps, web: WebState, token: unknown): WebSes
   if (record && !record.enabled) {
     web.table.removeUid(rec.uid);
     throw new DiycloudError('SessionExpired', 'the account was disabled; the web session ended');
+  }
+  if (!record && rec.managedAtLogin) {
+    web.table.removeUid(rec.uid);
+    throw new DiycloudError('SessionExpired', 'the account was deleted; the web session ended');
   }
   return rec;
 }

@@ -26,6 +26,8 @@ export interface WebSessionRecord {
   readonly user: string;
   readonly uid: number;
   readonly csrfToken: string;
+  /** Whether diycloud managed the user at login: a managed user whose record is gone was deleted since. */
+  readonly managedAtLogin?: boolean;
   readonly createdAtMs: number;
   lastSeenMs: number;
 }

@@ -51,4 +51,15 @@ describe('web sessions (app)', () => {
     webLogout(web, t.token);
     expect(() => webSession(deps, web, t.token)).toThrow(expect.objectContaining({ code: 'SessionExpired' }));
   });
+
+  it('ends the sessions of a managed user deleted since login, and keeps those of a user diycloud never managed', async () => {
+    const { deps, base, web } = setup();
+    const alice = await webLogin(deps, web, { user: 'alice', password: 'alice-old', address: 'a' });
+    const unmanaged = { ...deps, accounts: { ...deps.accounts, byName: async (n: string) => (n === 'carol' ? { name: 'carol', uid: 1003 } : null) }, passwords: { verify: async () => true } };
+    const carol = await webLogin(unmanaged, web, { user: 'carol', password: 'pw', address: 'a' });
+    base.admin.deleteUser(1001);
+    expect(() => webSession(deps, web, alice.token)).toThrow(/deleted; the web session ended/);
+    expect(() => webSession(deps, web, alice.token)).toThrow(expect.objectContaining({ code: 'SessionExpired' }));
+    expect(webSession(deps, web, carol.token).uid).toBe(1003);
+  });
 });
