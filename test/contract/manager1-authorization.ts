@@ -73,10 +73,17 @@ export function introspectedMethods(xml: string, iface = 'org.diycloud.Manager1'
 
 export type Outcome = 'allowed' | 'PermissionDenied' | 'AccessDenied' | 'InteractiveAuthorizationRequired';
 
-/** What the policy says `who` gets from a row. */
-export function expectedOutcome(who: Who, row: Row): Outcome {
+/** A polkit action a local rule (e.g. in /etc/polkit-1/rules.d/) grants one caller beyond the shipped policy. */
+export interface Grant {
+  who: Who;
+  action: PolkitAction;
+}
+
+/** What the policy (plus any local `grants`) says `who` gets from a row. */
+export function expectedOutcome(who: Who, row: Row, grants: readonly Grant[] = []): Outcome {
   if (row.need === 'root') return who === 'root' ? 'allowed' : 'AccessDenied';
   if (who === 'root' || row.need === 'anyone') return 'allowed';
+  if (grants.some((g) => g.who === who && g.action === row.need)) return 'allowed';
   const [authorized, challenge] = EXPECTED[who][row.need];
   return authorized ? 'allowed' : challenge ? 'InteractiveAuthorizationRequired' : 'PermissionDenied';
 }
@@ -106,7 +113,7 @@ export function rowCall(method: string, row: Row, t: Targets): string[] {
  * Runs the whole matrix: every introspected method, as every caller. Returns the mismatches as lines
  * (empty: all as the policy says), and a line for each method without a row, or row without a method.
  */
-export async function runMatrix(xml: string, t: Targets, call: (who: Who, busctlArgs: string[]) => Promise<RunResult>, callers: readonly Who[]): Promise<{ problems: string[]; seen: string[] }> {
+export async function runMatrix(xml: string, t: Targets, call: (who: Who, busctlArgs: string[]) => Promise<RunResult>, callers: readonly Who[], grants: readonly Grant[] = []): Promise<{ problems: string[]; seen: string[] }> {
   const methods = introspectedMethods(xml);
   const problems: string[] = [];
   const seen: string[] = [];
@@ -119,7 +126,7 @@ export async function runMatrix(xml: string, t: Targets, call: (who: Who, busctl
     for (const who of callers) {
       const r = await call(who, rowCall(name, row, t));
       const got = classify(r);
-      const want = expectedOutcome(who, row);
+      const want = expectedOutcome(who, row, grants);
       const wrongAction = got.action !== undefined && row.need !== 'root' && got.action !== row.need;
       seen.push(`${name} as ${who}: ${got.outcome}`);
       if (got.outcome !== want || wrongAction) {

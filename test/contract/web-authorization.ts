@@ -3,7 +3,7 @@
 // Shared by the integration test (fake polkit) and the e2e test (real polkitd).
 
 import { splitSignature } from '../../src/adapters/dbus/signature';
-import { classify, expectedOutcome, ROWS, rowCall, type Targets } from './manager1-authorization';
+import { classify, expectedOutcome, ROWS, rowCall, type Grant, type Targets } from './manager1-authorization';
 import type { RunResult, Who } from './polkit-contract';
 
 export const WEB = ['org.diycloud.Manager1', '/org/diycloud/Web1', 'org.diycloud.Web1'] as const;
@@ -36,11 +36,13 @@ export function webCallArgs(token: string, busctlArgs: string[]): string[] {
  * Every non-root row, as each caller, over the bus and through the caller's web session. Root-only
  * rows must be refused through the web for everyone (InvalidArgument): the login path and Reconcile
  * are never reachable from a browser. Returns the mismatches as lines (empty: the paths agree).
+ * `grants`: local polkit rules beyond the shipped policy; `members`: only these rows (the introspected ones).
  */
-export async function compareWebMatrix(t: Targets, callers: readonly Who[], bus: (who: Who, args: string[]) => Promise<RunResult>, web: (who: Who, args: string[]) => Promise<RunResult>): Promise<{ problems: string[]; compared: number }> {
+export async function compareWebMatrix(t: Targets, callers: readonly Who[], bus: (who: Who, args: string[]) => Promise<RunResult>, web: (who: Who, args: string[]) => Promise<RunResult>, grants: readonly Grant[] = [], members?: ReadonlySet<string>): Promise<{ problems: string[]; compared: number }> {
   const problems: string[] = [];
   let compared = 0;
   for (const [name, row] of Object.entries(ROWS)) {
+    if (members && !members.has(name)) continue;
     for (const who of callers) {
       const args = rowCall(name, row, t);
       const w = await web(who, args);
@@ -50,7 +52,7 @@ export async function compareWebMatrix(t: Targets, callers: readonly Who[], bus:
       }
       const b = await bus(who, args);
       const [gb, gw] = [classify(b), classify(w)];
-      const want = expectedOutcome(who, row);
+      const want = expectedOutcome(who, row, grants);
       compared++;
       if (gb.outcome !== gw.outcome || gw.outcome !== want || gb.action !== gw.action) {
         problems.push(`${name} as ${who}: bus ${gb.outcome}${gb.action ? ` (${gb.action})` : ''}, web ${gw.outcome}${gw.action ? ` (${gw.action})` : ''}, policy ${want}: web said ${w.stderr.trim()}`);
