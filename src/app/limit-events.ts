@@ -131,15 +131,24 @@ export function recentLimitEvents(deps: AppDeps, uid: number): RecentEvent[] {
   return store.recent(uid, eventsSince(deps), RECENT_EVENTS).map(recentEvent);
 }
 
-/** recentLimitEvents of every uid, from one query (ListUsers: not one query per user); a uid without events has no entry. */
+/** recentLimitEvents of every uid, from one query (not one query per user); a uid without events has no entry. */
 export function recentLimitEventsOfAll(deps: AppDeps): Map<number, RecentEvent[]> {
-  const byUid = new Map<number, RecentEvent[]>();
-  for (const r of deps.limitEvents?.recentOfAll(eventsSince(deps), RECENT_EVENTS) ?? []) {
-    const list = byUid.get(r.uid);
+  return byUid(deps.limitEvents?.recentOfAll(eventsSince(deps), RECENT_EVENTS) ?? []);
+}
+
+/** recentLimitEvents of each of `uids` (a listing's rows, a page of QueryUsers), from one query; a uid without events has no entry. */
+export function recentLimitEventsOf(deps: AppDeps, uids: readonly number[]): Map<number, RecentEvent[]> {
+  return byUid(deps.limitEvents?.recentOfUids(uids, eventsSince(deps), RECENT_EVENTS) ?? []);
+}
+
+function byUid(rows: readonly LimitEventRow[]): Map<number, RecentEvent[]> {
+  const out = new Map<number, RecentEvent[]>();
+  for (const r of rows) {
+    const list = out.get(r.uid);
     if (list) list.push(recentEvent(r));
-    else byUid.set(r.uid, [recentEvent(r)]);
+    else out.set(r.uid, [recentEvent(r)]);
   }
-  return byUid;
+  return out;
 }
 
 type RecentEvent = { at: string; resource: string; kind: string; count: number };

@@ -43,6 +43,8 @@ export interface LimitEventStore {
   recent(uid: number, sinceUsec: number, limit: number): LimitEventRow[];
   /** What `recent` returns, for every uid at once (one query for a listing): newest first within each uid. */
   recentOfAll(sinceUsec: number, limitPerUid: number): LimitEventRow[];
+  /** What `recent` returns, for each of `uids` (one query for a page of users): ordered as `recentOfAll`. */
+  recentOfUids(uids: readonly number[], sinceUsec: number, limitPerUid: number): LimitEventRow[];
   /** Deletes rows older than `beforeUsec`; the number deleted. */
   prune(beforeUsec: number): number;
 }

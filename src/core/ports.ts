@@ -15,6 +15,33 @@ export interface UserRecord {
   readonly overrides: RawOverrides;
 }
 
+/** What QueryUsers filters and sorts on, per user (AdminStore.listUserKeys): a UserRecord less its id and dates. */
+export interface UserKeyRow {
+  readonly uid: number;
+  readonly username: string;
+  readonly email: string | null;
+  readonly role: string;
+  readonly enabled: boolean;
+  readonly overrides: RawOverrides;
+}
+
+/**
+ * AdminStore.listUserKeys' filter, and its order: by one column (name, uid or role), ties by name then
+ * uid, all ascending or all descending (core/user-query.ts's order for those keys).
+ */
+export interface UserKeyFilter {
+  readonly role?: string;
+  readonly enabled?: boolean;
+  /** Lowercase text found in the lowercased name or e-mail address; lowercasing is ASCII only (see hasNonAsciiText). */
+  readonly search?: string;
+}
+
+export interface UserKeyQuery extends UserKeyFilter {
+  readonly sort: 'name' | 'uid' | 'role';
+  readonly desc: boolean;
+  readonly page?: { readonly offset: number; readonly limit: number };
+}
+
 export interface RawOverrides {
   readonly cpu: number | null;
   readonly memory: string | null;
@@ -130,6 +157,14 @@ export interface AuditRow extends AuditEntry {
 /** Management queries on the database (users, roles, the audit log). Synchronous and durable, like Store. */
 export interface AdminStore {
   listUsers(filter: { role?: string; enabled?: boolean }): UserRecord[];
+  /** QueryUsers' lean listing: the filter's users in the query's order, without building records; with `page`, that slice only. */
+  listUserKeys(q: UserKeyQuery): UserKeyRow[];
+  /** How many users the filter (listUserKeys' role, enabled and search) matches. */
+  countUsers(filter: UserKeyFilter): number;
+  /** Whether any of the filter's users has a name or e-mail address outside printable ASCII (where SQL's lower() may not be JavaScript's). */
+  hasNonAsciiText(filter: UserKeyFilter): boolean;
+  /** listUsers' records of these uids, in no particular order; a uid with no row is left out. */
+  usersByUids(uids: readonly number[]): UserRecord[];
   /** Inserts a user row (and an empty allocation row); throws UserExists when the name or UID is taken. */
   addUser(u: { name: string; uid: number; role: string; email: string | null }, at: string): void;
   setRole(uid: number, role: string): void;

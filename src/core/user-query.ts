@@ -10,6 +10,9 @@ export const QUERY_MAX_LIMIT = 1000;
 export const QUERY_MAX_SEARCH_CHARS = 254;
 export const QUERY_SORT_KEYS = ['name', 'uid', 'role', 'memory', 'cpuUsage', 'memoryUsage'] as const;
 export type QuerySortKey = (typeof QUERY_SORT_KEYS)[number];
+/** The sort keys that are database columns: a store can order and page by them itself. */
+export const COLUMN_SORT_KEYS = ['name', 'uid', 'role'] as const;
+export type ColumnSortKey = (typeof COLUMN_SORT_KEYS)[number];
 export const QUERY_KEYS = ['offset', 'limit', 'search', 'role', 'enabled', 'hasGpu', 'overQuota', 'sort', 'order'] as const;
 
 /** A validated query: null is "no filter". */
@@ -94,12 +97,27 @@ export function parseUserQuery(raw: Readonly<Record<string, unknown>>): UserQuer
   };
 }
 
+/**
+ * The query's sort when it and every filter the query sets are columns (role, enabled, search: the
+ * store can select the page, in compare()'s order); null when a filter or the sort needs decided
+ * allocations, disk usage or usage samples (hasGpu, overQuota, memory, cpuUsage, memoryUsage).
+ */
+export function columnSort(q: UserQuery): ColumnSortKey | null {
+  if (q.hasGpu !== null || q.overQuota !== null) return null;
+  return (COLUMN_SORT_KEYS as readonly string[]).includes(q.sort) ? (q.sort as ColumnSortKey) : null;
+}
+
+/** The search filter: `search` (lowercased) in the lowercased name or e-mail address. */
+export function matchesSearch(name: string, email: string | null, search: string): boolean {
+  return name.toLowerCase().includes(search) || (email ?? '').toLowerCase().includes(search);
+}
+
 function matches(f: UserFacts, q: UserQuery): boolean {
   if (q.role !== null && f.role !== q.role) return false;
   if (q.enabled !== null && f.enabled !== q.enabled) return false;
   if (q.hasGpu !== null && f.hasGpu !== q.hasGpu) return false;
   if (q.overQuota !== null && f.overQuota !== q.overQuota) return false;
-  if (q.search !== null && !f.name.toLowerCase().includes(q.search) && !(f.email ?? '').toLowerCase().includes(q.search)) return false;
+  if (q.search !== null && !matchesSearch(f.name, f.email, q.search)) return false;
   return true;
 }
 
@@ -130,4 +148,10 @@ export function selectPage<T>(items: readonly T[], facts: (t: T) => UserFacts, q
   const sign = q.order === 'desc' ? -1 : 1;
   hits.sort((a, b) => sign * compare(a.f, b.f, q.sort));
   return { total: hits.length, page: hits.slice(q.offset, q.offset + q.limit).map((h) => h.item) };
+}
+
+/** selectPage for items already filtered but for `keep` and already in the query's order: no sort. */
+export function pageOfOrdered<T>(items: readonly T[], keep: (t: T) => boolean, q: UserQuery): { total: number; page: T[] } {
+  const hits = items.filter(keep);
+  return { total: hits.length, page: hits.slice(q.offset, q.offset + q.limit) };
 }

@@ -2,7 +2,7 @@
 
 import type Database from 'better-sqlite3';
 import { DiycloudError } from '../../core/errors';
-import type { AdminStore, AuditRow, Intent, RawOverrides, RoleRecord, ShadowExpiry, UserRecord } from '../../core/ports';
+import type { AdminStore, AuditRow, Intent, RawOverrides, RoleRecord, ShadowExpiry, UserKeyFilter, UserKeyQuery, UserKeyRow, UserRecord } from '../../core/ports';
 import { USER_SELECT, type UserRow } from './sqlite-store';
 
 const COLUMNS: Record<keyof RawOverrides, string> = { cpu: 'cpu_limit', memory: 'mem_limit', disk: 'disk_quota', gpu: 'gpus', tasks: 'tasks_max' };
@@ -23,6 +23,7 @@ export class SqliteAdminStore implements AdminStore {
 
   /** One prepared statement per filter shape (no role/enabled, either, both), made on first use. */
   private readonly listStatements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, Database.Statement>();
 
   /**
    * Rows come back as arrays (better-sqlite3's raw mode) and become records here: with 10,000 users
@@ -37,6 +38,42 @@ export class SqliteAdminStore implements AdminStore {
     let st = this.listStatements.get(key);
     if (!st) this.listStatements.set(key, (st = this.db.prepare(`${USER_SELECT}${key ? ' WHERE ' + key : ''} ORDER BY u.username`).raw(true)));
     return (st.all(...args) as RawUserRow[]).map(fromRawRow);
+  }
+
+  /**
+   * QueryUsers' listing: the columns its filters and sorts read (raw rows), ordered and, with a
+   * page, cut in SQL (by name, the users' UNIQUE index on username gives the order without a sort).
+   */
+  listUserKeys(q: UserKeyQuery): UserKeyRow[] {
+    const { where, args } = whereOf(q);
+    const dir = q.desc ? ' DESC' : '';
+    const order = (q.sort === 'name' ? ['u.username', 'u.uid'] : [q.sort === 'uid' ? 'u.uid' : 'u.role', 'u.username', 'u.uid']).map((c) => c + dir).join(', ');
+    const sql = `SELECT u.uid, u.username, u.email, u.role, u.is_active, a.cpu_limit, a.mem_limit, a.disk_quota, a.gpus, a.tasks_max
+      FROM users u LEFT JOIN resource_allocations a ON a.user_id = u.id${where} ORDER BY ${order}${q.page ? ' LIMIT ? OFFSET ?' : ''}`;
+    const rows = this.statement(sql).all(...args, ...(q.page ? [q.page.limit, q.page.offset] : [])) as RawKeyRow[];
+    return rows.map((r) => ({ uid: r[0], username: r[1], email: r[2], role: r[3], enabled: r[4] === 1, overrides: { cpu: r[5], memory: r[6], disk: r[7], gpu: r[8], tasks: r[9] } }));
+  }
+
+  countUsers(filter: UserKeyFilter): number {
+    const { where, args } = whereOf(filter);
+    return (this.statement(`SELECT count(*) FROM users u${where}`).all(...args) as [number][])[0][0];
+  }
+
+  hasNonAsciiText(filter: UserKeyFilter): boolean {
+    const { where, args } = whereOf(filter, "(u.username || coalesce(u.email, '')) GLOB '*[^ -~]*'");
+    return (this.statement(`SELECT EXISTS (SELECT 1 FROM users u${where})`).all(...args) as [number][])[0][0] === 1;
+  }
+
+  usersByUids(uids: readonly number[]): UserRecord[] {
+    if (uids.length === 0) return [];
+    return (this.statement(`${USER_SELECT} WHERE u.uid IN (SELECT value FROM json_each(?))`).all(JSON.stringify(uids)) as RawUserRow[]).map(fromRawRow);
+  }
+
+  /** A raw-mode statement per SQL text, prepared on first use (a handful of shapes). */
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql).raw(true)));
+    return st;
   }
 
   addUser(u: { name: string; uid: number; role: string; email: string | null }, at: string): void {
@@ -152,6 +189,19 @@ export class SqliteAdminStore implements AdminStore {
     this.db.prepare('DELETE FROM users WHERE uid = ?').run(uid);
   }
 }
+
+/** The filter as SQL on users u (SQLite's lower() folds ASCII only: see AdminStore.hasNonAsciiText). */
+function whereOf(f: UserKeyFilter, ...extra: string[]): { where: string; args: unknown[] } {
+  const where: string[] = [...extra];
+  const args: unknown[] = [];
+  if (f.role !== undefined) (where.push('u.role = ?'), args.push(f.role));
+  if (f.enabled !== undefined) (where.push('u.is_active = ?'), args.push(f.enabled ? 1 : 0));
+  if (f.search !== undefined) (where.push("(instr(lower(u.username), ?) > 0 OR instr(lower(coalesce(u.email, '')), ?) > 0)"), args.push(f.search, f.search));
+  return { where: where.length ? ' WHERE ' + where.join(' AND ') : '', args };
+}
+
+/** A row of listUserKeys' statement in raw mode. */
+type RawKeyRow = [number, string, string | null, string, number, number | null, string | null, string | null, string | null, number | null];
 
 /** A row of USER_SELECT in raw mode: its columns in the order USER_SELECT names them. */
 type RawUserRow = [UserRow['id'], UserRow['username'], UserRow['uid'], UserRow['email'], UserRow['role'], UserRow['is_active'], UserRow['created_at'], UserRow['last_login'],

@@ -23,6 +23,11 @@ export class SqliteLimitEvents implements LimitEventStore {
       recentOfAll: db.prepare(`SELECT uid, resource, kind, count, at_usec FROM (
           SELECT uid, resource, kind, count, at_usec, id, row_number() OVER (PARTITION BY uid ORDER BY at_usec DESC, id DESC) AS n FROM limit_events WHERE at_usec >= ?)
         WHERE n <= ? ORDER BY uid, at_usec DESC, id DESC`),
+      // The same, for the listed uids only (a page of QueryUsers): the index on (uid, at_usec) finds them.
+      recentOfUids: db.prepare(`SELECT uid, resource, kind, count, at_usec FROM (
+          SELECT uid, resource, kind, count, at_usec, id, row_number() OVER (PARTITION BY uid ORDER BY at_usec DESC, id DESC) AS n FROM limit_events
+          WHERE uid IN (SELECT value FROM json_each(?)) AND at_usec >= ?)
+        WHERE n <= ? ORDER BY uid, at_usec DESC, id DESC`),
       prune: db.prepare('DELETE FROM limit_events WHERE at_usec < ?'),
     };
   }
@@ -37,6 +42,11 @@ export class SqliteLimitEvents implements LimitEventStore {
 
   recentOfAll(sinceUsec: number, limitPerUid: number): LimitEventRow[] {
     return (this.q.recentOfAll.all(Math.floor(sinceUsec), limitPerUid) as Row[]).map((r) => ({ uid: r.uid, resource: r.resource, kind: r.kind, count: r.count, atUsec: r.at_usec }));
+  }
+
+  recentOfUids(uids: readonly number[], sinceUsec: number, limitPerUid: number): LimitEventRow[] {
+    if (uids.length === 0) return [];
+    return (this.q.recentOfUids.all(JSON.stringify(uids), Math.floor(sinceUsec), limitPerUid) as Row[]).map((r) => ({ uid: r.uid, resource: r.resource, kind: r.kind, count: r.count, atUsec: r.at_usec }));
   }
 
   prune(beforeUsec: number): number {

@@ -1,0 +1,73 @@
+// Unit: QueryUsers' selection (SQL for column sorts and filters, the lean listing otherwise) gives the
+// same totals and pages, in the same order, as core selectPage over every record (the reference).
+import { describe, expect, it } from 'vitest';
+import { grantsAny } from '../../../src/core/gpu-grant';
+import { parseUserQuery, selectPage } from '../../../src/core/user-query';
+import { decider, queryUsers } from '../../../src/app/query-users';
+import { diskUsageOf, readDiskUsage } from '../../../src/app/disk-usage';
+import { addUser, testDeps, type TestDeps } from '../../fakes/app-deps';
+
+const root = { busName: ':1.1', uid: 0, pid: 1, interactive: false };
+
+function setup(): TestDeps {
+  const d = testDeps('[Users]\nUIDMin=1000\nUIDMax=1999\n', { quota: true });
+  const roles = ['user', 'operator', 'staff', 'admin'];
+  for (let i = 0; i < 40; i++) {
+    // Names out of uid order, shared roles and memory limits (ties), some disabled.
+    const name = `${'zyxwvutsrq'[i % 10]}${String(39 - i).padStart(2, '0')}`;
+    addUser(d, { name, uid: 1000 + ((i * 7) % 40), active: i % 5 !== 0, memory: i % 3 === 0 ? null : `${1 + (i % 4)}G`, cpu: i % 2 ? 1 : null });
+    d.db.prepare('UPDATE users SET role = ?, email = ? WHERE username = ?').run(roles[i % 4], i % 4 === 1 ? `${name.toUpperCase()}@Example.ORG` : null, name);
+  }
+  d.db.prepare("UPDATE resource_allocations SET gpus = 'all' WHERE user_id IN (SELECT id FROM users WHERE uid % 6 = 0)").run();
+  d.db.prepare("UPDATE resource_allocations SET disk_quota = '1G' WHERE user_id IN (SELECT id FROM users WHERE uid % 4 = 0)").run();
+  const quota = (d.quotas[0] as unknown as { users: Map<number, unknown> }).users;
+  for (let uid = 1000; uid < 1040; uid += 8) quota.set(uid, { softBytes: 0, hardBytes: 2 ** 30, usedBytes: 2 * 2 ** 30 });
+  d.grants.set('0 org.diycloud.read-users', 'allowed');
+  return d;
+}
+
+/** The selection as it was: every record, its facts, core selectPage. */
+async function reference(d: TestDeps, raw: Record<string, unknown>): Promise<{ total: number; names: string[] }> {
+  const q = parseUserQuery(raw);
+  const decide = decider(d);
+  const disk = await readDiskUsage(d);
+  const { total, page } = selectPage(d.admin.listUsers({ role: q.role ?? undefined, enabled: q.enabled ?? undefined }), (r) => {
+    const a = decide(r).allocation;
+    return { name: r.username, uid: r.uid, email: r.email, role: r.role, enabled: r.enabled, memoryBytes: a.memoryMaxBytes, hasGpu: grantsAny(a.gpus), overQuota: diskUsageOf(disk, r.uid, a).some((p) => p.overQuota), cpuPercent: 0, memoryUsedBytes: 0 };
+  }, q);
+  return { total, names: page.map((r) => r.username) };
+}
+
+const QUERIES: Record<string, unknown>[] = [];
+for (const sort of ['name', 'uid', 'role', 'memory', 'cpuUsage', 'memoryUsage']) {
+  for (const order of ['asc', 'desc']) {
+    for (const extra of [{}, { role: 'staff' }, { enabled: false }, { search: 'example.org' }, { search: 'Y' }, { search: 'q3', enabled: true }, { hasGpu: true }, { overQuota: false, role: 'user' }, { offset: 7, limit: 9 }, { offset: 38, limit: 5 }, { offset: 100 }]) {
+      QUERIES.push({ sort, order, ...extra });
+    }
+  }
+}
+
+describe('queryUsers selection', () => {
+  it('matches the reference for every sort, order and filter', async () => {
+    const d = setup();
+    for (const q of QUERIES) {
+      const page = await queryUsers(d, root, q);
+      const want = await reference(d, q);
+      expect({ q, total: page.total, names: page.users.map((u) => u.name) }).toEqual({ q, ...want });
+    }
+  });
+  it('matches it with a name or e-mail address outside ASCII (the search is then done in JavaScript)', async () => {
+    const d = setup();
+    // JavaScript lowercases Ö and the Kelvin sign (to k); SQLite's lower() leaves both.
+    d.db.prepare("UPDATE users SET email = 'ÖSTEN@\u212Aexample.org' WHERE uid = 1003").run();
+    for (const search of ['östen', 'kexample', 'example.org', 'y']) {
+      for (const sort of ['name', 'uid', 'role']) {
+        const q = { search, sort, order: 'desc', limit: 7 };
+        const page = await queryUsers(d, root, q);
+        expect({ total: page.total, names: page.users.map((u) => u.name) }).toEqual(await reference(d, q));
+      }
+    }
+    expect((await queryUsers(d, root, { search: 'östen' })).total).toBe(1);
+    expect((await queryUsers(d, root, { search: 'kexample' })).total).toBe(1);
+  });
+});
