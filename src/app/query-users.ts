@@ -2,8 +2,8 @@
 
 import type { AllocationDecision } from '../core/allocation-decision';
 import { grantsAny } from '../core/gpu-grant';
-import type { Caller, CgroupState, UserKeyRow, UserRecord } from '../core/ports';
-import { columnSort, matchesSearch, pageOfOrdered, parseUserQuery, selectPage, type UserQuery } from '../core/user-query';
+import type { Caller, CgroupState, UserAllocationRow, UserRecord } from '../core/ports';
+import { COLUMN_SORT_KEYS, columnSort, matchesDecided, pageOfOrdered, parseUserQuery, selectPage, selectPageInNameOrder, type ColumnSortKey, type DecidedFacts, type UserQuery } from '../core/user-query';
 import { ACTIONS, authorize } from './authorize';
 import type { AppDeps } from './deps';
 import { diskUsageOf, readDiskUsage, type DiskUsageTable } from './disk-usage';
@@ -24,7 +24,7 @@ export interface UserPage {
  * Decides each distinct (role, overrides) pair once: most users share their role's allocation. A
  * listing's lean row (UserKeyRow) is decided on its user's record, read for the first of each pair.
  */
-export function decider(deps: AppDeps): (r: UserRecord | UserKeyRow) => AllocationDecision {
+export function decider(deps: AppDeps): (r: UserRecord | UserAllocationRow) => AllocationDecision {
   const profiles = new Map(deps.admin.listRoles().map((r) => [r.name, r.profile]));
   const decided = new Map<string, AllocationDecision>();
   return (r) => {
@@ -39,7 +39,7 @@ export function decider(deps: AppDeps): (r: UserRecord | UserKeyRow) => Allocati
 }
 
 /** The (role, overrides) pair as a string, each part tagged and strings length-prefixed: two pairs get one key only if equal. */
-function pairKey(r: UserRecord | UserKeyRow): string {
+function pairKey(r: UserRecord | UserAllocationRow): string {
   const o = r.overrides;
   let key = `${r.role.length}:${r.role}`;
   for (const v of [o.cpu, o.memory, o.disk, o.gpu, o.tasks]) key += v === null ? '|-' : typeof v === 'number' ? `|n${v}` : `|s${String(v).length}:${v}`;
@@ -85,30 +85,35 @@ export async function queryUsers(deps: AppDeps, caller: Caller, raw: Readonly<Re
 }
 
 /** The query's matches (total) and its page's uids, in its order. */
-function selectUids(deps: AppDeps, q: UserQuery, decide: (r: UserKeyRow) => AllocationDecision, disk: DiskUsageTable): { total: number; uids: number[] } {
+function selectUids(deps: AppDeps, q: UserQuery, decide: (r: UserAllocationRow) => AllocationDecision, disk: DiskUsageTable): { total: number; uids: number[] } {
   const filter = { role: q.role ?? undefined, enabled: q.enabled ?? undefined };
-  const uids = (rows: readonly UserKeyRow[]) => rows.map((r) => r.uid);
-  const sort = columnSort(q);
-  if (sort !== null) {
-    const desc = q.order === 'desc';
-    const search = q.search;
-    // SQL's lower() folds ASCII only: with a search and any other text, the search is done here.
-    if (search === null || !deps.admin.hasNonAsciiText(filter)) {
-      const f = { ...filter, search: search ?? undefined };
-      return { total: deps.admin.countUsers(f), uids: uids(deps.admin.listUserKeys({ ...f, sort, desc, page: { offset: q.offset, limit: q.limit } })) };
-    }
-    const { total, page } = pageOfOrdered(deps.admin.listUserKeys({ ...filter, sort, desc }), (r) => matchesSearch(r.username, r.email, search), q);
+  const uids = (rows: readonly { uid: number }[]) => rows.map((r) => r.uid);
+  const search = q.search;
+  const desc = q.order === 'desc';
+  const isColumn = (COLUMN_SORT_KEYS as readonly string[]).includes(q.sort);
+  // SQL's lower() folds ASCII only: with a search and any other text, all is done here, on every row.
+  if (search !== null && deps.admin.hasNonAsciiText(filter)) {
+    const rows = deps.admin.listUserKeys({ ...filter, sort: 'name', desc: false });
+    const { total, page } = selectPage(rows, (r) => ({ name: r.username, uid: r.uid, email: r.email, role: r.role, enabled: r.enabled, ...decidedFacts(deps, q, decide, disk, r) }), q);
     return { total, uids: uids(page) };
   }
-  const { total, page } = selectPage(
-    deps.admin.listUserKeys({ ...filter, sort: 'name', desc: false }),
-    (r) => {
-      const a = decide(r).allocation;
-      const overQuota = q.overQuota !== null && diskUsageOf(disk, r.uid, a).some((p) => p.overQuota);
-      const now = deps.usage?.latest.latest(r.uid); // cpuUsage, memoryUsage: the latest sample (app/sample-usage.ts)
-      return { name: r.username, uid: r.uid, email: r.email, role: r.role, enabled: r.enabled, memoryBytes: a.memoryMaxBytes, hasGpu: grantsAny(a.gpus), overQuota, cpuPercent: now?.cpuPercent ?? 0, memoryUsedBytes: now?.memoryBytes ?? 0 };
-    },
-    q,
-  );
+  const f = { ...filter, search: search ?? undefined };
+  const sort = columnSort(q);
+  if (sort !== null) return { total: deps.admin.countUsers(f), uids: uids(deps.admin.listUserKeys({ ...f, sort, desc, page: { offset: q.offset, limit: q.limit } })) };
+  if (isColumn) {
+    // A column sort with a filter on the decided allocation or disk usage: SQL orders, this filters.
+    const rows = deps.admin.listUserAllocations({ ...f, sort: q.sort as ColumnSortKey, desc });
+    const { total, page } = pageOfOrdered(rows, (r) => matchesDecided(decidedFacts(deps, q, decide, disk, r), q), q);
+    return { total, uids: uids(page) };
+  }
+  const { total, page } = selectPageInNameOrder(deps.admin.listUserAllocations({ ...f, sort: 'name', desc: false }), (r) => decidedFacts(deps, q, decide, disk, r), q);
   return { total, uids: uids(page) };
+}
+
+/** A user's decided facts: the allocation's, the disk usage's (only when the query filters on it), the latest usage sample's. */
+function decidedFacts(deps: AppDeps, q: UserQuery, decide: (r: UserAllocationRow) => AllocationDecision, disk: DiskUsageTable, r: UserAllocationRow): DecidedFacts {
+  const a = decide(r).allocation;
+  const overQuota = q.overQuota !== null && diskUsageOf(disk, r.uid, a).some((p) => p.overQuota);
+  const now = deps.usage?.latest.latest(r.uid); // cpuUsage, memoryUsage: the latest sample (app/sample-usage.ts)
+  return { memoryBytes: a.memoryMaxBytes, hasGpu: grantsAny(a.gpus), overQuota, cpuPercent: now?.cpuPercent ?? 0, memoryUsedBytes: now?.memoryBytes ?? 0 };
 }

@@ -25,6 +25,13 @@ export interface UserKeyRow {
   readonly overrides: RawOverrides;
 }
 
+/** A user's (role, overrides) pair (AdminStore.listUserAllocations): all its decided allocation depends on. */
+export interface UserAllocationRow {
+  readonly uid: number;
+  readonly role: string;
+  readonly overrides: RawOverrides;
+}
+
 /**
  * AdminStore.listUserKeys' filter, and its order: by one column (name, uid or role), ties by name then
  * uid, all ascending or all descending (core/user-query.ts's order for those keys).
@@ -159,6 +166,8 @@ export interface AdminStore {
   listUsers(filter: { role?: string; enabled?: boolean }): UserRecord[];
   /** QueryUsers' lean listing: the filter's users in the query's order, without building records; with `page`, that slice only. */
   listUserKeys(q: UserKeyQuery): UserKeyRow[];
+  /** listUserKeys less the name, e-mail address and enabled flag (fewer strings to make: what a sort or filter on the decided allocation reads). */
+  listUserAllocations(q: UserKeyQuery): UserAllocationRow[];
   /** How many users the filter (listUserKeys' role, enabled and search) matches. */
   countUsers(filter: UserKeyFilter): number;
   /** Whether any of the filter's users has a name or e-mail address outside printable ASCII (where SQL's lower() may not be JavaScript's). */

@@ -155,3 +155,30 @@ export function pageOfOrdered<T>(items: readonly T[], keep: (t: T) => boolean, q
   const hits = items.filter(keep);
   return { total: hits.length, page: hits.slice(q.offset, q.offset + q.limit) };
 }
+
+/** What the sorts and filters on decided allocations and usage read, per user (UserFacts' part of them). */
+export type DecidedFacts = Pick<UserFacts, 'memoryBytes' | 'hasGpu' | 'overQuota' | 'cpuPercent' | 'memoryUsedBytes'>;
+
+/** The hasGpu and overQuota filters. */
+export function matchesDecided(f: DecidedFacts, q: UserQuery): boolean {
+  return (q.hasGpu === null || f.hasGpu === q.hasGpu) && (q.overQuota === null || f.overQuota === q.overQuota);
+}
+
+/**
+ * selectPage for a sort on memory, cpuUsage or memoryUsage, over items that match the query's column
+ * filters (role, enabled, search) already and come in name order (ties by uid): filters hasGpu and
+ * overQuota, and sorts by the key alone with ties in that order (reversed for desc), which is
+ * compare()'s order without comparing a name.
+ */
+export function selectPageInNameOrder<T>(items: readonly T[], facts: (t: T) => DecidedFacts, q: UserQuery): { total: number; page: T[] } {
+  const key: (f: DecidedFacts) => number =
+    q.sort === 'cpuUsage' ? (f) => f.cpuPercent ?? 0 : q.sort === 'memoryUsage' ? (f) => f.memoryUsedBytes ?? 0 : (f) => f.memoryBytes;
+  const hits: { item: T; k: number; at: number }[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const f = facts(items[i]);
+    if (matchesDecided(f, q)) hits.push({ item: items[i], k: key(f), at: i });
+  }
+  const sign = q.order === 'desc' ? -1 : 1;
+  hits.sort((a, b) => sign * (cmp(a.k, b.k) || a.at - b.at));
+  return { total: hits.length, page: hits.slice(q.offset, q.offset + q.limit).map((h) => h.item) };
+}

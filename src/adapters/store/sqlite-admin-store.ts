@@ -2,7 +2,7 @@
 
 import type Database from 'better-sqlite3';
 import { DiycloudError } from '../../core/errors';
-import type { AdminStore, AuditRow, Intent, RawOverrides, RoleRecord, ShadowExpiry, UserKeyFilter, UserKeyQuery, UserKeyRow, UserRecord } from '../../core/ports';
+import type { AdminStore, AuditRow, Intent, RawOverrides, RoleRecord, ShadowExpiry, UserAllocationRow, UserKeyFilter, UserKeyQuery, UserKeyRow, UserRecord } from '../../core/ports';
 import { USER_SELECT, type UserRow } from './sqlite-store';
 
 const COLUMNS: Record<keyof RawOverrides, string> = { cpu: 'cpu_limit', memory: 'mem_limit', disk: 'disk_quota', gpu: 'gpus', tasks: 'tasks_max' };
@@ -45,13 +45,22 @@ export class SqliteAdminStore implements AdminStore {
    * page, cut in SQL (by name, the users' UNIQUE index on username gives the order without a sort).
    */
   listUserKeys(q: UserKeyQuery): UserKeyRow[] {
+    return (this.keyRows('u.uid, u.username, u.email, u.role, u.is_active', q) as RawKeyRow[]).map((r) => ({
+      uid: r[0], username: r[1], email: r[2], role: r[3], enabled: r[4] === 1, overrides: { cpu: r[5], memory: r[6], disk: r[7], gpu: r[8], tasks: r[9] },
+    }));
+  }
+
+  listUserAllocations(q: UserKeyQuery): UserAllocationRow[] {
+    return (this.keyRows('u.uid, u.role', q) as RawAllocationRow[]).map((r) => ({ uid: r[0], role: r[1], overrides: { cpu: r[2], memory: r[3], disk: r[4], gpu: r[5], tasks: r[6] } }));
+  }
+
+  private keyRows(columns: string, q: UserKeyQuery): unknown[] {
     const { where, args } = whereOf(q);
     const dir = q.desc ? ' DESC' : '';
     const order = (q.sort === 'name' ? ['u.username', 'u.uid'] : [q.sort === 'uid' ? 'u.uid' : 'u.role', 'u.username', 'u.uid']).map((c) => c + dir).join(', ');
-    const sql = `SELECT u.uid, u.username, u.email, u.role, u.is_active, a.cpu_limit, a.mem_limit, a.disk_quota, a.gpus, a.tasks_max
+    const sql = `SELECT ${columns}, a.cpu_limit, a.mem_limit, a.disk_quota, a.gpus, a.tasks_max
       FROM users u LEFT JOIN resource_allocations a ON a.user_id = u.id${where} ORDER BY ${order}${q.page ? ' LIMIT ? OFFSET ?' : ''}`;
-    const rows = this.statement(sql).all(...args, ...(q.page ? [q.page.limit, q.page.offset] : [])) as RawKeyRow[];
-    return rows.map((r) => ({ uid: r[0], username: r[1], email: r[2], role: r[3], enabled: r[4] === 1, overrides: { cpu: r[5], memory: r[6], disk: r[7], gpu: r[8], tasks: r[9] } }));
+    return this.statement(sql).all(...args, ...(q.page ? [q.page.limit, q.page.offset] : []));
   }
 
   countUsers(filter: UserKeyFilter): number {
@@ -202,6 +211,9 @@ function whereOf(f: UserKeyFilter, ...extra: string[]): { where: string; args: u
 
 /** A row of listUserKeys' statement in raw mode. */
 type RawKeyRow = [number, string, string | null, string, number, number | null, string | null, string | null, string | null, number | null];
+
+/** A row of listUserAllocations' statement in raw mode. */
+type RawAllocationRow = [number, string, number | null, string | null, string | null, string | null, number | null];
 
 /** A row of USER_SELECT in raw mode: its columns in the order USER_SELECT names them. */
 type RawUserRow = [UserRow['id'], UserRow['username'], UserRow['uid'], UserRow['email'], UserRow['role'], UserRow['is_active'], UserRow['created_at'], UserRow['last_login'],

@@ -71,6 +71,24 @@ describe('SqliteAdminStore.listUserKeys', () => {
   });
 });
 
+describe('SqliteAdminStore.listUserAllocations', () => {
+  it('is listUserKeys less the name, e-mail address and enabled flag, under the same filters, order and page', () => {
+    const { admin } = fixture();
+    const qs = [
+      { sort: 'name' as const, desc: false },
+      { sort: 'role' as const, desc: true, enabled: true },
+      { sort: 'uid' as const, desc: false, search: 'example', page: { offset: 1, limit: 1 } },
+      { sort: 'name' as const, desc: true, role: 'user' },
+    ];
+    for (const q of qs) {
+      const want = admin.listUserKeys(q).map((k) => ({ uid: k.uid, role: k.role, overrides: k.overrides }));
+      expect(admin.listUserAllocations(q)).toEqual(want);
+    }
+    expect(admin.listUserAllocations({ sort: 'uid', desc: false, page: { offset: 0, limit: 2 } }).map((r) => r.uid)).toEqual([3001, 3002]);
+    expect(admin.listUserAllocations({ sort: 'name', desc: false }).find((r) => r.uid === 3004)?.overrides).toEqual({ cpu: null, memory: null, disk: null, gpu: null, tasks: null });
+  });
+});
+
 describe('SqliteAdminStore.hasNonAsciiText and usersByUids', () => {
   it('sees a name or e-mail address outside printable ASCII, within the filter', () => {
     const { db, admin } = fixture();
