@@ -98,14 +98,15 @@ export async function decideRequest(deps: AppDeps, caller: Caller, rawId: unknow
   if (!first) throw new DiycloudError('NoSuchRequest', `no limit request has id ${id}`);
   const verb = rawApprove ? 'approve' : 'deny';
   const out = await deps.queue.run(`request:${id}`, () =>
-    audited(deps, caller, 'DecideRequest', `request:${id}`, async () => {
+    // Audited under the requester's name (so `audit --user NAME` shows the decisions on her requests), the id in the detail.
+    audited(deps, caller, 'DecideRequest', first.user, async () => {
       const req = rq.store.get(id);
       if (!req) throw new DiycloudError('NoSuchRequest', `no limit request has id ${id}`);
       const decided = decide(req, rawApprove, caller.uid, reason, deps.clock.now().toISOString());
       const warnings = rawApprove ? await setLimits(deps, caller, req.user, limitsInputFor(req.resource, req.amount)) : [];
       if (!rq.store.saveDecision(decided)) throw new DiycloudError('RequestClosed', `request ${id} was decided meanwhile`);
       return { ...decided, warnings };
-    }, (r) => `${verb} ${r.user} ${r.resource} ${r.amount}${r.decisionReason ? `: ${r.decisionReason}` : ''}`),
+    }, (r) => `request ${r.id}: ${verb} ${r.resource} ${r.amount}${r.decisionReason ? `: ${r.decisionReason}` : ''}`),
   );
   rq.signals.changed(out.id, out.user, out.state);
   if (rq.mailer) await mailDecision(deps, rq, caller, out);
