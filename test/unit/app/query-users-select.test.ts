@@ -5,6 +5,7 @@ import { grantsAny } from '../../../src/core/gpu-grant';
 import { parseUserQuery, selectPage } from '../../../src/core/user-query';
 import { decider, queryUsers } from '../../../src/app/query-users';
 import { diskUsageOf, readDiskUsage } from '../../../src/app/disk-usage';
+import { decisionFor } from '../../../src/app/enforce-allocation';
 import { addUser, testDeps, type TestDeps } from '../../fakes/app-deps';
 
 const root = { busName: ':1.1', uid: 0, pid: 1, interactive: false };
@@ -69,5 +70,20 @@ describe('queryUsers selection', () => {
     }
     expect((await queryUsers(d, root, { search: 'östen' })).total).toBe(1);
     expect((await queryUsers(d, root, { search: 'kexample' })).total).toBe(1);
+  });
+  it('decides each user as decisionFor does on its own record, from a record or a lean row', () => {
+    const d = setup();
+    // Values that a careless key would merge: NULL and the text "null", 2 and "2G", the same text in two columns.
+    d.db.prepare("UPDATE resource_allocations SET mem_limit = 'null' WHERE user_id = (SELECT id FROM users WHERE uid = 1001)").run();
+    d.db.prepare("UPDATE resource_allocations SET mem_limit = NULL, disk_quota = '2G' WHERE user_id = (SELECT id FROM users WHERE uid = 1002)").run();
+    d.db.prepare("UPDATE resource_allocations SET mem_limit = '2G', disk_quota = NULL WHERE user_id = (SELECT id FROM users WHERE uid = 1003)").run();
+    const profiles = new Map(d.admin.listRoles().map((r) => [r.name, r.profile]));
+    const decide = decider(d);
+    const rows = new Map(d.admin.listUserAllocations({ sort: 'uid', desc: false }).map((r) => [r.uid, r]));
+    for (const r of d.admin.listUsers({})) {
+      const want = decisionFor(d, r.uid, r, profiles.get(r.role) ?? null);
+      expect(decide(rows.get(r.uid)!)).toEqual(want);
+      expect(decide(r)).toEqual(want);
+    }
   });
 });
