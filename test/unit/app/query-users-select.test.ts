@@ -73,10 +73,17 @@ describe('queryUsers selection', () => {
   });
   it('decides each user as decisionFor does on its own record, from a record or a lean row', () => {
     const d = setup();
-    // Values that a careless key would merge: NULL and the text "null", 2 and "2G", the same text in two columns.
-    d.db.prepare("UPDATE resource_allocations SET mem_limit = 'null' WHERE user_id = (SELECT id FROM users WHERE uid = 1001)").run();
-    d.db.prepare("UPDATE resource_allocations SET mem_limit = NULL, disk_quota = '2G' WHERE user_id = (SELECT id FROM users WHERE uid = 1002)").run();
-    d.db.prepare("UPDATE resource_allocations SET mem_limit = '2G', disk_quota = NULL WHERE user_id = (SELECT id FROM users WHERE uid = 1003)").run();
+    // Pairs that differ in one part only, with values a careless key would merge: NULL and the text
+    // "null", the same text in another column.
+    const same = (uid: number, mem: string | null, disk: string | null) => {
+      d.db.prepare("UPDATE users SET role = 'user' WHERE uid = ?").run(uid);
+      d.db.prepare('UPDATE resource_allocations SET cpu_limit = 1, mem_limit = ?, disk_quota = ?, gpus = NULL, tasks_max = NULL WHERE user_id = (SELECT id FROM users WHERE uid = ?)').run(mem, disk, uid);
+    };
+    same(1001, 'null', null);
+    same(1002, null, null);
+    same(1003, '2G', '2G');
+    same(1004, '2G', null);
+    same(1005, null, '2G');
     const profiles = new Map(d.admin.listRoles().map((r) => [r.name, r.profile]));
     const decide = decider(d);
     const rows = new Map(d.admin.listUserAllocations({ sort: 'uid', desc: false }).map((r) => [r.uid, r]));
