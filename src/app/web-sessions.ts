@@ -12,8 +12,12 @@ export interface WebState {
   readonly table: WebSessionTable;
   readonly throttle: LoginThrottle;
   readonly tokens: TokenSource;
-  /** The uid of the diycloud-web account, the only non-root sender Web1 serves (null: root only). */
-  readonly serviceUid: number | null;
+  /**
+   * The uid of the diycloud-web account, the only non-root sender Web1 serves (null: none yet, root only).
+   * Looked up again while there is none, so an account made after the daemon started (diycloud-web
+   * installed later, install.sh then systemd-sysusers) is served without a restart.
+   */
+  readonly serviceUid: () => Promise<number | null>;
 }
 
 export interface WebSessionView {

@@ -206,11 +206,12 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const callers = new CallerResolver(credentials);
   bus.addMethodHandler(createRouter({ bus, object, callers, log, lane }));
   // org.diycloud.Web1 on the public connection: diycloud-web's sessions (docs/security.md "The web path").
-  const webAccount = await deps.accounts.byName('diycloud-web').catch(() => null);
+  let webUid = (await deps.accounts.byName('diycloud-web').catch(() => null))?.uid ?? null;
+  const serviceUid = async (): Promise<number | null> => webUid ?? (webUid = (await deps.accounts.byName('diycloud-web').catch(() => null))?.uid ?? null);
   const w = config.web;
   const webPolicy = w ? { ...DEFAULT_WEB_POLICY, idleMs: w.idleSec * 1000, absoluteMs: w.absoluteSec * 1000, maxPerUser: w.maxSessionsPerUser } : DEFAULT_WEB_POLICY;
   const throttlePolicy = w ? { windowMs: w.loginFailureWindowSec * 1000, perUser: w.loginFailuresPerUser, perAddress: w.loginFailuresPerAddress } : DEFAULT_THROTTLE_POLICY;
-  const web = { table: new WebSessionTable(webPolicy), throttle: new LoginThrottle(throttlePolicy), tokens: webTokens, serviceUid: webAccount?.uid ?? null };
+  const web = { table: new WebSessionTable(webPolicy), throttle: new LoginThrottle(throttlePolicy), tokens: webTokens, serviceUid };
   const webXml = readFileSync(join(PKG_ROOT, 'dbus', 'org.diycloud.Web1.xml'), 'utf8');
   bus.addMethodHandler(createRouter({ bus, object: webObject(deps, web, object, webXml), callers, log, lane, limits: WEB_CALL_LIMITS }));
   loginBus.addMethodHandler(createRouter({ bus: loginBus, object, callers, log, lane }));

@@ -27,8 +27,8 @@ export const WEB_CALL_LIMITS: CallLimits = { perConnection: 256, perUid: 256, no
 export function webObject(deps: AppDeps, web: WebState, manager: ObjectDef, xml: string): ObjectDef {
   const callable = new Map(manager.methods.filter((m) => m.access === 'caller').map((m) => [m.name, m]));
   const m = (name: string, inSig: string, outSig: string, run: MethodDef['run']): MethodDef => ({ name, inSig, outSig, access: 'caller', run });
-  const fromDaemonUser = (uid: number): void => {
-    if (uid !== 0 && uid !== web.serviceUid) throw new DiycloudError('PermissionDenied', 'only diycloud-web may use org.diycloud.Web1');
+  const fromDaemonUser = async (uid: number): Promise<void> => {
+    if (uid !== 0 && uid !== (await web.serviceUid().catch(() => null))) throw new DiycloudError('PermissionDenied', 'only diycloud-web may use org.diycloud.Web1');
   };
   return {
     path: WEB_PATH,
@@ -37,14 +37,21 @@ export function webObject(deps: AppDeps, web: WebState, manager: ObjectDef, xml:
     properties: {},
     methods: [
       m('Login', 'ssa{sv}', 's', async (ctx, [user, password, client]) => {
-        fromDaemonUser(ctx.caller.uid);
+        await fromDaemonUser(ctx.caller.uid);
         const c = options(client, { address: ['s'], userAgent: ['s'] }, 'client');
         return [JSON.stringify(await webLogin(deps, web, { user, password, address: typeof c.address === 'string' ? c.address : '' }))];
       }),
-      m('Logout', 's', '', async (ctx, [token]) => (fromDaemonUser(ctx.caller.uid), webLogout(web, token), [])),
-      m('Session', 's', 's', async (ctx, [token]) => (fromDaemonUser(ctx.caller.uid), [JSON.stringify(await describeWebSession(deps, web, token, ctx.caller.busName))])),
+      m('Logout', 's', '', async (ctx, [token]) => {
+        await fromDaemonUser(ctx.caller.uid);
+        webLogout(web, token);
+        return [];
+      }),
+      m('Session', 's', 's', async (ctx, [token]) => {
+        await fromDaemonUser(ctx.caller.uid);
+        return [JSON.stringify(await describeWebSession(deps, web, token, ctx.caller.busName))];
+      }),
       m('Call', 'ssav', 'av', async (ctx, [token, member, args]) => {
-        fromDaemonUser(ctx.caller.uid);
+        await fromDaemonUser(ctx.caller.uid);
         const rec = webSession(deps, web, token);
         const target = typeof member === 'string' ? callable.get(member) : undefined;
         if (!target) throw new DiycloudError('InvalidArgument', `member: ${String(member).slice(0, 40)} cannot be called through a web session`, { field: 'member' });

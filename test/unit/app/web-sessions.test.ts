@@ -10,7 +10,7 @@ function setup() {
   const deps = { ...base, clock: { now: () => new Date(now) }, accounts: { ...base.accounts, byName: async (n: string) => (n === 'alice' ? { name: 'alice', uid: 1001 } : null) } };
   addUser(base, { name: 'alice', uid: 1001 });
   let n = 0;
-  const web = { table: new WebSessionTable({ idleMs: 60_000, absoluteMs: 600_000, maxPerUser: 2, maxTotal: 100 }), throttle: new LoginThrottle({ windowMs: 60_000, perUser: 2, perAddress: 10 }), tokens: { newToken: () => `tok${++n}`, keyOf: (t: string) => `k:${t}` }, serviceUid: null };
+  const web = { table: new WebSessionTable({ idleMs: 60_000, absoluteMs: 600_000, maxPerUser: 2, maxTotal: 100 }), throttle: new LoginThrottle({ windowMs: 60_000, perUser: 2, perAddress: 10 }), tokens: { newToken: () => `tok${++n}`, keyOf: (t: string) => `k:${t}` }, serviceUid: async () => null };
   return { deps, base, web, advance: (ms: number) => (now += ms) };
 }
 
