@@ -108,7 +108,14 @@ describe.skipIf(skip).each(DISTS)('the .deb on a fresh system (%s)', (dist) => {
     const page = await c.exec("for i in $(seq 50); do [ -S /run/diycloud/web/web.sock ] && break; sleep 0.1; done; curl -sk -w '\\n%{http_code}' https://localhost/");
     expect(page.stdout).toMatch(/<title>[^<]*diycloud[^<]*<\/title>[\s\S]*\n200$/i);
     expect((await c.exec("curl -sk -o /dev/null -w '%{http_code}' https://localhost/api/v1/openapi.json")).stdout).toBe('200');
-    expect((await c.exec("curl -s -o /dev/null -w '%{http_code}' http://localhost/")).stdout).toBe('301');
+    // Port 80: Debian's default site is nginx's default_server there, so it answers http:// until the admin takes it away
+    // (docs/operations.md); without it the site sends http to https. (Put back after: the purge compares listings.)
+    expect((await c.exec("curl -s -o /dev/null -w '%{http_code}' http://localhost/")).stdout).toBe('200');
+    const redirect = await c.exec(`rm /etc/nginx/sites-enabled/default && systemctl reload nginx
+      # (a reload is a signal: the old workers may answer for a moment)
+      for i in $(seq 50); do r=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' http://localhost/x); [ "\${r%% *}" = 301 ] && break; sleep 0.1; done; echo "$r";
+      ln -s /etc/nginx/sites-available/default /etc/nginx/sites-enabled/default && systemctl reload nginx`);
+    expect(redirect.stdout.trim()).toBe('301 https://localhost/x');
   }, 240_000);
 
   it('a broken diycloud.conf: the postinst names the key and does not fail the install; the daemon refuses to start', async () => {
