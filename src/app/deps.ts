@@ -9,6 +9,7 @@ import type { GpuGroupStore, GroupMembers } from '../core/enforcement-ports';
 import type { LimitEventStore } from '../core/event-ports';
 import type { UsageServices } from '../core/usage-ports';
 import type { RequestServices } from '../core/request-ports';
+import type { DecidedOrderCache } from './decided-order-cache';
 import type { KeyedQueue } from './keyed-queue';
 
 export interface AppDeps {
@@ -50,6 +51,8 @@ export interface AppDeps {
   readonly limitEvents?: LimitEventStore;
   /** Usage history and the latest samples (app/sample-usage.ts; absent where a test does not need them). */
   readonly usage?: UsageServices;
+  /** QueryUsers' sort=memory orders kept between calls (app/decided-order-cache.ts; absent: read and decided every call). */
+  readonly decidedOrders?: DecidedOrderCache;
   /** The "request more" queue (app/limit-requests.ts; absent where a test does not need it). */
   readonly requests?: RequestServices;
 }

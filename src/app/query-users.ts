@@ -109,8 +109,19 @@ function selectUids(deps: AppDeps, q: UserQuery, decide: (r: UserAllocationRow) 
     const { total, page } = pageOfOrdered(rows, (r) => matchesDecided(decidedFacts(deps, q, decide, disk, r), q), q);
     return { total, uids: uids(page) };
   }
-  const { total, page } = selectPageInNameOrder(deps.admin.listUserAllocations({ ...f, sort: 'name', desc: false }), (r) => decidedFacts(deps, q, decide, disk, r), q);
-  return { total, uids: uids(page) };
+  const inOrder = (page: UserQuery) =>
+    selectPageInNameOrder(deps.admin.listUserAllocations({ ...f, sort: 'name', desc: false }), (r) => decidedFacts(deps, q, decide, disk, r), page);
+  // sort=memory reads nothing but stored rows and the fixed configuration: its whole order is kept.
+  const cache = q.sort === 'memory' && q.overQuota === null ? deps.decidedOrders : undefined;
+  if (!cache) {
+    const { total, page } = inOrder(q);
+    return { total, uids: uids(page) };
+  }
+  const shape = JSON.stringify([f.role, f.enabled, f.search, q.hasGpu, q.order]);
+  const revision = deps.admin.listingRevision();
+  let all = cache.get(shape, revision);
+  if (!all) cache.set(shape, revision, (all = uids(inOrder({ ...q, offset: 0, limit: Number.MAX_SAFE_INTEGER }).page)));
+  return { total: all.length, uids: all.slice(q.offset, q.offset + q.limit) };
 }
 
 /** A user's decided facts: the allocation's, the disk usage's (only when the query filters on it), the latest usage sample's. */

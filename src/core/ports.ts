@@ -168,6 +168,12 @@ export interface AdminStore {
   listUserKeys(q: UserKeyQuery): UserKeyRow[];
   /** listUserKeys less the name, e-mail address and enabled flag (fewer strings to make: what a sort or filter on the decided allocation reads). */
   listUserAllocations(q: UserKeyQuery): UserAllocationRow[];
+  /**
+   * A token that changes whenever a listing's users (names, e-mail addresses, roles, enabled flags,
+   * allocations) or a role's profile may have changed, by this daemon or another connection: what
+   * an order kept between calls is checked against (app/decided-order-cache.ts).
+   */
+  listingRevision(): string;
   /** How many users the filter (listUserKeys' role, enabled and search) matches. */
   countUsers(filter: UserKeyFilter): number;
   /** Whether any of the filter's users has a name or e-mail address outside printable ASCII (where SQL's lower() may not be JavaScript's). */

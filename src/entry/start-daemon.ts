@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { checkAllocation } from '../core/allocation';
 import { DiycloudError } from '../core/errors';
 import type { Logger } from '../core/ports';
+import { DecidedOrderCache } from '../app/decided-order-cache';
 import type { AppDeps } from '../app/deps';
 import { KeyedQueue } from '../app/keyed-queue';
 import { reconcile } from '../app/reconcile';
@@ -187,6 +188,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
         return { capacityBytes: f.blocks * f.bsize, freeBytes: f.bavail * f.bsize };
       },
     },
+    decidedOrders: new DecidedOrderCache(),
     requests: { store: withBusyErrors(new SqliteRequests(db)), signals: new BusRequestSignals(bus), mailer: config.requests?.mailer ? new SendmailMailer(config.requests.mailer, programs.run) : null },
   };
   checkAllocation(config.defaults, deps.bounds); // [Defaults] above the machine with AboveMachine=reject: refuse to start (exit 2)

@@ -21,6 +21,24 @@ interface RoleRow {
 export class SqliteAdminStore implements AdminStore {
   constructor(private readonly db: Database.Database) {}
 
+  /**
+   * listingRevision's own part: bumped by every write below that can change what a listing shows
+   * (names, e-mail addresses, roles, enabled flags, allocations, role profiles), and again when a
+   * transaction that wrote ends, so an order read inside one that rolled back is never reused.
+   */
+  private writes = 0;
+  private dataVersion: Database.Statement | null = null;
+
+  listingRevision(): string {
+    this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck();
+    // data_version moves when another connection (sqlite3 by hand, a maintenance tool) commits.
+    return `${this.writes}:${this.dataVersion.get() as number}`;
+  }
+
+  private changing(): void {
+    this.writes++;
+  }
+
   /** One prepared statement per filter shape (no role/enabled, either, both), made on first use. */
   private readonly listStatements = new Map<string, Database.Statement>();
   private readonly statements = new Map<string, Database.Statement>();
@@ -86,6 +104,7 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   addUser(u: { name: string; uid: number; role: string; email: string | null }, at: string): void {
+    this.changing();
     try {
       this.db.transaction(() => {
         const id = this.db.prepare('INSERT INTO users (username, uid, role, email, created_at) VALUES (?, ?, ?, ?, ?)').run(u.name, u.uid, u.role, u.email, at).lastInsertRowid;
@@ -100,20 +119,24 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   setRole(uid: number, role: string): void {
+    this.changing();
     this.db.prepare('UPDATE users SET role = ? WHERE uid = ?').run(role, uid);
   }
 
   setEnabled(uid: number, enabled: boolean): void {
+    this.changing();
     this.db.prepare('UPDATE users SET is_active = ? WHERE uid = ?').run(enabled ? 1 : 0, uid);
   }
 
   setEmail(uid: number, email: string | null): void {
+    this.changing();
     this.db.prepare('UPDATE users SET email = ? WHERE uid = ?').run(email, uid);
   }
 
   setUserLimits(uid: number, patch: Partial<RawOverrides>): void {
     const keys = Object.keys(patch) as (keyof RawOverrides)[];
     if (keys.length === 0) return;
+    this.changing();
     const sets = keys.map((k) => `${COLUMNS[k]} = ?`).join(', ');
     this.db.transaction(() => {
       this.db.prepare('INSERT OR IGNORE INTO resource_allocations (user_id) SELECT id FROM users WHERE uid = ?').run(uid);
@@ -122,6 +145,7 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   resetUserLimits(uid: number): void {
+    this.changing();
     this.db.prepare(`UPDATE resource_allocations SET cpu_limit = NULL, mem_limit = NULL, disk_quota = NULL, gpus = NULL, tasks_max = NULL
       WHERE user_id = (SELECT id FROM users WHERE uid = ?)`).run(uid);
   }
@@ -136,6 +160,7 @@ export class SqliteAdminStore implements AdminStore {
 
   setRoleProfile(name: string, patch: Partial<RawOverrides>): void {
     const keys = Object.keys(patch) as (keyof RawOverrides)[];
+    this.changing();
     this.db.transaction(() => {
       this.db.prepare('INSERT OR IGNORE INTO roles (name) VALUES (?)').run(name);
       if (keys.length) this.db.prepare(`UPDATE roles SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE name = ?`).run(...keys.map((k) => toColumn(patch[k])), name);
@@ -152,7 +177,12 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    const before = this.writes;
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      if (this.writes !== before) this.writes++;
+    }
   }
 
   beginCreateIntent(username: string, range: { min: number; max: number }, at: string): { id: number; uid: number } | null {
@@ -195,6 +225,7 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   deleteUser(uid: number): void {
+    this.changing();
     this.db.prepare('DELETE FROM users WHERE uid = ?').run(uid);
   }
 }

@@ -1,5 +1,7 @@
 // SqliteAdminStore's QueryUsers reads: listUserKeys (order, ties, page, filters), countUsers, hasNonAsciiText, usersByUids.
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/adapters/store/sqlite-store';
@@ -108,5 +110,60 @@ describe('SqliteAdminStore.hasNonAsciiText and usersByUids', () => {
     const got = admin.usersByUids([3004, 3001, 9999, 3005]).sort((a, b) => a.uid - b.uid);
     expect(got).toEqual(all.filter((r) => [3001, 3004, 3005].includes(r.uid)).sort((a, b) => a.uid - b.uid));
     expect(admin.usersByUids([])).toEqual([]);
+  });
+});
+
+describe('SqliteAdminStore.listingRevision', () => {
+  it('changes with every write a listing shows, on a rollback, and on another connection\'s commit; not on reads', () => {
+    const { admin } = fixture();
+    const seen = new Set<string>();
+    const fresh = () => {
+      const r = admin.listingRevision();
+      expect(seen.has(r)).toBe(false);
+      seen.add(r);
+    };
+    fresh();
+    admin.listUsers({});
+    admin.listUserAllocations({ sort: 'name', desc: false });
+    admin.transaction(() => admin.countUsers({}));
+    expect(seen.has(admin.listingRevision())).toBe(true);
+    const at = '2026-01-01T00:00:00.000Z';
+    for (const write of [
+      () => admin.addUser({ name: 'fay', uid: 3006, role: 'user', email: null }, at),
+      () => admin.setRole(3006, 'staff'),
+      () => admin.setEnabled(3006, false),
+      () => admin.setEmail(3006, 'fay@example.org'),
+      () => admin.setUserLimits(3006, { memory: '1G' }),
+      () => admin.resetUserLimits(3006),
+      () => admin.setRoleProfile('staff', { memory: '3G' }),
+      () => admin.deleteUser(3006),
+    ]) {
+      write();
+      fresh();
+    }
+    // An order read inside a transaction that wrote and then rolled back is not reused after it.
+    let inside = '';
+    expect(() => admin.transaction(() => {
+      admin.setUserLimits(3005, { memory: '9G' });
+      inside = admin.listingRevision();
+      throw new Error('rolled back');
+    })).toThrow('rolled back');
+    expect(admin.listingRevision()).not.toBe(inside);
+    fresh();
+  });
+
+  it('changes when another connection commits', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'diycloud-rev-'));
+    try {
+      const path = join(dir, 'state.db');
+      const admin = new SqliteAdminStore(openDatabase(path, SCHEMA));
+      const before = admin.listingRevision();
+      const other = openDatabase(path, SCHEMA);
+      other.prepare("UPDATE roles SET mem_limit = '5G' WHERE name = 'user'").run();
+      other.close();
+      expect(admin.listingRevision()).not.toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,6 +6,7 @@ import { parseUserQuery, selectPage } from '../../../src/core/user-query';
 import { decider, queryUsers } from '../../../src/app/query-users';
 import { diskUsageOf, readDiskUsage } from '../../../src/app/disk-usage';
 import { decisionFor } from '../../../src/app/enforce-allocation';
+import { DecidedOrderCache } from '../../../src/app/decided-order-cache';
 import { addUser, testDeps, type TestDeps } from '../../fakes/app-deps';
 
 const root = { busName: ':1.1', uid: 0, pid: 1, interactive: false };
@@ -91,6 +92,38 @@ describe('queryUsers selection', () => {
       const want = decisionFor(d, r.uid, r, profiles.get(r.role) ?? null);
       expect(decide(rows.get(r.uid)!)).toEqual(want);
       expect(decide(r)).toEqual(want);
+    }
+  });
+
+  it('keeps sort=memory orders between calls, and never serves one after a change that moves it', async () => {
+    const d = { ...setup(), decidedOrders: new DecidedOrderCache(64) };
+    const memory = QUERIES.filter((q) => q.sort === 'memory');
+    const check = async () => {
+      for (const q of memory) {
+        const page = await queryUsers(d, root, q);
+        expect({ q, total: page.total, names: page.users.map((u) => u.name) }).toEqual({ q, ...(await reference(d, q)) });
+      }
+    };
+    await check();
+    const kept = d.decidedOrders.size;
+    expect(kept).toBeGreaterThan(0);
+    await check(); // from the cache: the same pages
+    expect(d.decidedOrders.size).toBe(kept);
+    // Each change through the store moves the order, and the next call sees it.
+    const steps: (() => void)[] = [
+      () => d.admin.setUserLimits(1007, { memory: '64G' }),
+      () => d.admin.setRoleProfile('staff', { memory: '32G' }),
+      () => d.admin.setRole(1011, 'staff'),
+      () => d.admin.resetUserLimits(1007),
+      () => d.admin.setEnabled(1003, false),
+      () => d.admin.setEmail(1009, 'moved@example.org'),
+      () => d.admin.setUserLimits(1012, { gpu: 'all' }),
+      () => d.admin.deleteUser(1013),
+      () => d.admin.addUser({ name: 'aaa-new', uid: 1500, role: 'staff', email: null }, '2026-01-01T00:00:00.000Z'),
+    ];
+    for (const step of steps) {
+      step();
+      await check();
     }
   });
 });
