@@ -23,7 +23,8 @@ export interface SamplerDeps {
  * 2. every `diskEverySec`, the disk usage table (one read per quota path, shared with GetUser's cache);
  * 3. CPU percent from the usage counter's delta since the user's previous reading (a first reading,
  *    or a counter that went backwards, is a baseline: no point);
- * 4. the latest points replace the in-memory map (GetUsage reads it; a user whose cgroup is gone drops out);
+ * 4. the latest points replace the in-memory map (GetUsage reads it; a user whose cgroup is gone drops out;
+ *    one whose cgroup has neither a CPU nor a memory figure is kept as unmeasured, with no point);
  * 5. the 5-min and 30-min buckets that have passed close; the new points go into the open ones;
  * 6. one transaction writes the raw points, the closed buckets and, every 5 minutes, prunes each
  *    known uid's old rows (one seek per uid and tier). The first tick prunes all rows once instead.
@@ -32,6 +33,7 @@ export interface SamplerDeps {
 export class UsageSampler implements LatestUsage {
   private readonly counters = new Map<number, { usageNsec: number; atMs: number }>();
   private latestPoints = new Map<number, UsagePoint>();
+  private unmeasuredUids = new Set<number>();
   private disk = new Map<number, number>();
   private lastDiskMs: number | null = null;
   private lastTickMs: number | null = null;
@@ -82,8 +84,14 @@ export class UsageSampler implements LatestUsage {
     const raw: { uid: number; point: UsagePoint }[] = [];
     const latest = new Map<number, UsagePoint>();
     const seen = new Set<number>();
+    const unmeasured = new Set<number>();
     for (const r of readings) {
       seen.add(r.uid);
+      // No CPU and no memory figure: a point would be zeros that look measured (and a hole is truer in the history).
+      if (r.cpuUsageNsec === null && r.memoryBytes === null) {
+        unmeasured.add(r.uid);
+        continue;
+      }
       const point = this.pointOf(r, atMs, nowSec);
       if (!point) continue;
       latest.set(r.uid, point);
@@ -91,6 +99,7 @@ export class UsageSampler implements LatestUsage {
     }
     for (const uid of this.counters.keys()) if (!seen.has(uid)) this.counters.delete(uid);
     this.latestPoints = latest;
+    this.unmeasuredUids = unmeasured;
     this.lastTickMs = atMs;
     const buckets: UsageTickWrite['buckets'][number][] = [];
     for (const { tier, ds } of this.tiers) {
@@ -139,6 +148,10 @@ export class UsageSampler implements LatestUsage {
 
   all(): ReadonlyMap<number, UsagePoint> {
     return this.latestPoints;
+  }
+
+  unmeasured(): ReadonlySet<number> {
+    return this.unmeasuredUids;
   }
 
   diskBytes(uid: number): number | null {

@@ -56,14 +56,22 @@ export async function getUsageHistory(deps: AppDeps, caller: Caller, rawName: un
 }
 
 export interface UsageNow {
-  cpuPercent: number;
-  memoryBytes: number;
+  /** null: the host does not measure it (measured false). */
+  cpuPercent: number | null;
+  memoryBytes: number | null;
   diskBytes: number | null;
   tasks: number | null;
+  /** The user has a live cgroup (a session, a lingering user manager). */
   live: boolean;
+  /** The host accounts the live cgroup's CPU and memory (false: live, but no figures: no cpu or memory controller there). */
+  measured: boolean;
 }
 
-/** The latest samples, from memory (no cgroup read): a user without a live cgroup is `live: false` with zeros (and their last known disk usage). */
+/**
+ * The latest samples, from memory (no cgroup read). A user without a live cgroup is `live: false`
+ * with zeros (and their last known disk usage); one with a live cgroup the host does not account is
+ * `live: true, measured: false` with nulls.
+ */
 export async function getUsage(deps: AppDeps, caller: Caller, rawNames: unknown): Promise<{ sampledAt: string | null; users: Record<string, UsageNow> }> {
   if (!Array.isArray(rawNames)) throw new DiycloudError('InvalidArgument', 'users: expected an array of user names', { field: 'users' });
   if (rawNames.length > USAGE_MAX_USERS) throw new DiycloudError('InvalidArgument', `users: at most ${USAGE_MAX_USERS} names`, { field: 'users' });
@@ -74,9 +82,12 @@ export async function getUsage(deps: AppDeps, caller: Caller, rawNames: unknown)
   for (const n of names) {
     const u = await resolveUser(deps, n);
     const p = s.latest.latest(u.uid);
+    const diskBytes = p?.diskBytes ?? s.latest.diskBytes(u.uid);
     users[n] = p
-      ? { cpuPercent: p.cpuPercent, memoryBytes: p.memoryBytes, diskBytes: p.diskBytes ?? s.latest.diskBytes(u.uid), tasks: p.tasks, live: true }
-      : { cpuPercent: 0, memoryBytes: 0, diskBytes: s.latest.diskBytes(u.uid), tasks: null, live: false };
+      ? { cpuPercent: p.cpuPercent, memoryBytes: p.memoryBytes, diskBytes, tasks: p.tasks, live: true, measured: true }
+      : s.latest.unmeasured().has(u.uid)
+        ? { cpuPercent: null, memoryBytes: null, diskBytes, tasks: null, live: true, measured: false }
+        : { cpuPercent: 0, memoryBytes: 0, diskBytes, tasks: null, live: false, measured: false };
   }
   return { sampledAt: s.latest.sampledAt()?.toISOString() ?? null, users };
 }
@@ -199,7 +210,7 @@ export async function getHostSummary(deps: AppDeps, caller: Caller): Promise<Hos
   );
   return {
     sampledAt: s.latest.sampledAt()?.toISOString() ?? null,
-    users: { total: rows.length, live: s.latest.all().size },
+    users: { total: rows.length, live: s.latest.all().size + s.latest.unmeasured().size },
     cpu: { capacityCores, allocatedCores: Math.round(allocatedCores * 1000) / 1000, usedPercent: Math.round(usedPercent * 100) / 100, usedCores: Math.round(usedPercent) / 100 },
     memory: { capacityBytes, allocatedBytes, usedBytes },
     disk: diskViews,

@@ -53,6 +53,11 @@ export interface LatestUsage {
   latest(uid: number): UsagePoint | null;
   /** Every live user's latest point. */
   all(): ReadonlyMap<number, UsagePoint>;
+  /**
+   * Users with a live cgroup whose CPU and memory the host does not account (no cpu or memory
+   * controller there: a container without them, a v1 hierarchy without them): live, with no point.
+   */
+  unmeasured(): ReadonlySet<number>;
   /** Disk usage summed over the quota paths, for any user the last disk read listed. */
   diskBytes(uid: number): number | null;
 }

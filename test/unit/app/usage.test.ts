@@ -50,8 +50,30 @@ describe('usage sampler and reads', () => {
     set([{ uid: 1001, cpuUsageNsec: 41 * 5e9, memoryBytes: 2 ** 20, tasks: 1 }], t0 + 410_000);
     await sampler.tick();
     const now = await getUsage(d, op, ['alice', 'bob']);
-    expect(now.users.alice).toEqual({ cpuPercent: 0, memoryBytes: 0, diskBytes: 4096, tasks: null, live: false });
-    expect(now.users.bob).toMatchObject({ cpuPercent: 50, live: true });
+    expect(now.users.alice).toEqual({ cpuPercent: 0, memoryBytes: 0, diskBytes: 4096, tasks: null, live: false, measured: false });
+    expect(now.users.bob).toMatchObject({ cpuPercent: 50, live: true, measured: true });
+  });
+  it('keeps a live cgroup without CPU or memory figures as live and unmeasured: no point, no zeros in the history', async () => {
+    const { d, sampler, set } = setup();
+    const t0 = NOW_MS - 600_000;
+    // bob's cgroup has a CPU counter but no memory one: measured (memory 0); alice's has neither (a host without the controllers)
+    for (let i = 0; i <= 3; i++) {
+      set([{ uid: 1000, cpuUsageNsec: null, memoryBytes: null, tasks: 4 }, { uid: 1001, cpuUsageNsec: i * 5e9, memoryBytes: null, tasks: null }], t0 + i * 10_000);
+      await sampler.tick();
+    }
+    expect(sampler.latest(1000)).toBeNull();
+    expect([...sampler.unmeasured()]).toEqual([1000]);
+    expect((await getUsageHistory(d, alice, 'alice', 'hour')).points).toEqual([]);
+    const now = await getUsage(d, op, ['alice', 'bob', 'olga']);
+    expect(now.users.alice).toEqual({ cpuPercent: null, memoryBytes: null, diskBytes: 4096, tasks: null, live: true, measured: false });
+    expect(now.users.bob).toMatchObject({ cpuPercent: 50, memoryBytes: 0, live: true, measured: true });
+    expect(now.users.olga).toMatchObject({ live: false, measured: false });
+    expect((await getHostSummary(d, op)).users).toEqual({ total: 3, live: 2 });
+    // once her cgroup is gone she is no longer live
+    set([], t0 + 40_000);
+    await sampler.tick();
+    expect(sampler.unmeasured().size).toBe(0);
+    expect((await getUsage(d, op, ['alice'])).users.alice.live).toBe(false);
   });
   it("refuses another user's history, usage, events and sessions without read-users; one's own is allowed", async () => {
     const { d } = setup();

@@ -1,7 +1,7 @@
 // The front end's pure modules: API error mapping, formatting, limit sources, usage bars, routes and nav.
 import { describe, expect, it } from 'vitest';
 import { ApiError, createApi, kindOf, qs, toApiError, type FetchLike } from '../../../web/src/lib/api';
-import { barStep, cpuBar, formatBytes, formatCores, formatGpu, formatPercent, gpuCount, sourceLabel, usageBar } from '../../../web/src/lib/format';
+import { barStep, cpuBar, formatBytes, formatCores, formatGpu, formatPercent, gpuCount, liveLine, sourceLabel, usageBar } from '../../../web/src/lib/format';
 import { historySummary } from '../../../web/src/lib/history';
 import { allowed, hrefFor, navFor, parseHash, type Can } from '../../../web/src/lib/nav';
 import { requestsOf } from '../../../web/src/lib/requests';
@@ -158,5 +158,16 @@ describe('the limits form', () => {
   it('refuses a CPU or task count that is not a number, with a message for the user', () => {
     for (const cpu of ['two', '1,5', '-1', '2 cores']) expect(() => limitsBody({ ...emptyLimits(), cpu }), cpu).toThrow(FormError);
     expect(() => limitsBody({ ...emptyLimits(), tasks: '1.5' })).toThrow(/whole number/);
+  });
+});
+
+describe('liveLine', () => {
+  it('tells waiting, live, live but not measured, and not logged in apart', () => {
+    const u = { cpuPercent: 1, memoryBytes: 1, diskBytes: null, tasks: null };
+    expect(liveLine(null)).toBe('Waiting for live usage…');
+    expect(liveLine({ ...u, live: true, measured: true })).toBe('Live: updated every few seconds.');
+    expect(liveLine({ ...u, live: true })).toBe('Live: updated every few seconds.'); // a daemon without the field
+    expect(liveLine({ ...u, cpuPercent: null, memoryBytes: null, live: true, measured: false })).toMatch(/^Logged in, but this host does not measure CPU and memory use/);
+    expect(liveLine({ ...u, live: false, measured: false })).toBe('Not logged in: no live usage.');
   });
 });

@@ -1,4 +1,5 @@
 // Pure formatting for the portal: bytes, cores, percent, limit sources, usage bars. No DOM.
+import type { LiveUsage } from './types';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -89,4 +90,11 @@ export function formatTime(iso: string | null | undefined): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+/** What the live figures are: waiting, live, live but not measured by this host, or no live cgroup. */
+export function liveLine(live: LiveUsage | null): string {
+  if (!live) return 'Waiting for live usage…';
+  if (live.live && live.measured === false) return 'Logged in, but this host does not measure CPU and memory use (its cgroups have no cpu or memory controller).';
+  return live.live ? 'Live: updated every few seconds.' : 'Not logged in: no live usage.';
 }

@@ -10,7 +10,8 @@ export interface UserView {
   disk: DiskView[];
   events: { at: string; resource: string; kind: string; count: number }[];
 }
-export interface LiveUsage { cpuPercent: number | null; memoryBytes: number | null; diskBytes: number | null; tasks: number | null; live: boolean }
+/** GetUsage's figures for one user (docs/dbus-api.md); `measured` is absent from a daemon older than it (then: measured). */
+export interface LiveUsage { cpuPercent: number | null; memoryBytes: number | null; diskBytes: number | null; tasks: number | null; live: boolean; measured?: boolean }
 export interface LimitEvents { events: { at: string; user: string; uid: number; kind: string; detail?: string; resource?: string; count?: number }[] }
 export interface UsersPage { total: number; offset: number; limit: number; users: UserView[] }
 export interface SessionsList { sessions: { service: string; tty: string | null; rhost: string | null; openedAt: string; closedAt: string | null }[] }

@@ -1,6 +1,6 @@
 // Dashboard: the user's allocation as live bars against limits, where each limit comes from, history, events.
 import { useEffect, useState } from 'preact/hooks';
-import { cpuBar, formatBytes, formatCores, formatGpu, formatPercent, formatTime, sourceLabel, usageBar } from '../lib/format';
+import { cpuBar, formatBytes, formatCores, formatGpu, formatPercent, formatTime, liveLine, sourceLabel, usageBar } from '../lib/format';
 import type { History } from '../lib/history';
 import type { UserView, LiveUsage, LimitEvents } from '../lib/types';
 import { qs, seg } from '../lib/api';
@@ -31,14 +31,14 @@ export function Allocation({ u, live }: { u: UserView; live: LiveUsage | null })
   const mb = usageBar(mem, a.memory);
   const db = usageBar(disk, a.disk);
   const rows = [
-    { key: 'cpu', label: 'CPU', bar: cpu, text: `${live ? formatPercent((live.cpuPercent ?? 0) / 100 / Math.max(a.cpu, 0.01)) : '–'} of ${formatCores(a.cpu)}` },
+    { key: 'cpu', label: 'CPU', bar: cpu, text: `${live && live.cpuPercent !== null ? formatPercent((live.cpuPercent ?? 0) / 100 / Math.max(a.cpu, 0.01)) : '–'} of ${formatCores(a.cpu)}` },
     { key: 'memory', label: 'Memory', bar: mb, text: `${formatBytes(mem)} of ${formatBytes(a.memory)}` },
     { key: 'disk', label: 'Disk', bar: db, text: a.disk > 0 ? `${formatBytes(disk)} of ${formatBytes(a.disk)}` : `${formatBytes(disk)} (no quota)` },
   ] as const;
   return (
     <section class="card" aria-labelledby="alloc-h">
       <h2 id="alloc-h">Allocation</h2>
-      <p class="muted" aria-live="polite">{live ? (live.live ? 'Live: updated every few seconds.' : 'Not logged in: no live usage.') : 'Waiting for live usage…'}</p>
+      <p class="muted" aria-live="polite">{liveLine(live)}</p>
       {rows.map((r) => (
         <div key={r.key}>
           <UsageBar label={r.label} bar={r.bar} text={r.text} />
