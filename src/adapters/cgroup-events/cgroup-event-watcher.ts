@@ -26,11 +26,11 @@ const GONE = new Set(['ENOENT', 'ENODEV', 'ESRCH', 'EBADF', 'ENOTDIR']);
 interface Tracked {
   readonly fds: { memory: number | null; pids: number | null; cpu: number | null; pidsMax: number | null };
   readonly watchers: FSWatcher[];
-  /** The last raw fast-file text (a poll that finds it unchanged reports nothing). */
-  last: string;
-  /** v1 polls pids.events only while pids.max is set (see pollsPids). */
+  /** The fast files' last bytes (null: absent or not read yet): a poll that finds them unchanged reports nothing and allocates nothing. */
+  lastMemory: Buffer | null;
+  lastPids: Buffer | null;
+  /** v1 polls pids.events only while pids.max is set (see checkPidsLimit). */
   pidsLimited: boolean;
-  lastPids: string | null;
   /** v2 kernels before 6.13: refused forks are summed over the subtree at the slow interval (subtree-pids.ts). */
   subtreePids: SubtreePidsEvents | null;
 }
@@ -119,7 +119,7 @@ export class CgroupEventWatcher implements LimitWatcher {
     const pidsMax = this.layout.version === 'v1' && this.layout.pids ? open({ parent: this.layout.pids.parent, file: 'pids.max' }) : null;
     const userDir = this.layout.pids ? `${this.layout.pids.parent}/${this.layout.name(uid)}` : null;
     const subtreePids = this.layout.version === 'v2' && userDir !== null && pidsEventsAreLocal(userDir) ? new SubtreePidsEvents(userDir) : null;
-    const t: Tracked = { fds: { memory: open(this.layout.memory), pids: subtreePids ? null : open(this.layout.pids), cpu: open(this.layout.cpu), pidsMax }, watchers: [], last: '', pidsLimited: true, lastPids: null, subtreePids };
+    const t: Tracked = { fds: { memory: open(this.layout.memory), pids: subtreePids ? null : open(this.layout.pids), cpu: open(this.layout.cpu), pidsMax }, watchers: [], lastMemory: null, lastPids: null, pidsLimited: true, subtreePids };
     this.users.set(uid, t);
     if (this.layout.version === 'v2') {
       for (const f of [this.layout.memory, subtreePids ? null : this.layout.pids]) {
@@ -152,24 +152,36 @@ export class CgroupEventWatcher implements LimitWatcher {
     return this.buf.toString('latin1', 0, n);
   }
 
-  /** Reads memory and pids; reports a sample when they changed (or always when `force`). False when the cgroup is gone. */
+  /**
+   * Reads memory and pids; reports a sample when they changed (or always when `force`). False when
+   * the cgroup is gone. The bytes are compared in the shared buffer, so an unchanged cgroup (every
+   * cgroup at almost every v1 poll) costs its preads and no allocation.
+   */
   private readFast(uid: number, force: boolean, fresh = false): boolean {
     const t = this.users.get(uid);
     if (!t) return false;
     try {
-      const mem = this.readFd(t.fds.memory);
-      const pids = force || t.pidsLimited ? this.readFd(t.fds.pids) : t.lastPids;
-      t.lastPids = pids;
-      const raw = `${mem ?? ''}\0${pids ?? ''}`;
-      if (!force && raw === t.last) return true;
-      t.last = raw;
+      const memory = this.changed(t.fds.memory, t.lastMemory);
+      if (memory !== undefined) t.lastMemory = memory;
+      const pids = force || t.pidsLimited ? this.changed(t.fds.pids, t.lastPids) : undefined;
+      if (pids !== undefined) t.lastPids = pids;
+      if (!force && memory === undefined && pids === undefined) return true;
+      const mem = t.lastMemory?.toString('latin1') ?? null;
       const m = mem === null ? { oomKill: null, memoryHigh: null } : memoryCounters(this.layout.version, mem);
-      this.emit(uid, { ...m, tasksMax: pids === null ? null : keyedValue(pids, 'max'), throttledUsec: null }, fresh);
+      this.emit(uid, { ...m, tasksMax: t.lastPids === null ? null : keyedValue(t.lastPids.toString('latin1'), 'max'), throttledUsec: null }, fresh);
       return true;
     } catch (e) {
       this.failed(uid, e);
       return false;
     }
+  }
+
+  /** pread from offset 0 into the shared buffer: undefined when the bytes equal `last`, else a copy of them (null: no fd). Throws the errno error. */
+  private changed(fd: number | null, last: Buffer | null): Buffer | null | undefined {
+    if (fd === null) return last === null ? undefined : null;
+    const n = readSync(fd, this.buf, 0, this.buf.length, 0);
+    if (last !== null && last.length === n && this.buf.compare(last, 0, n, 0, n) === 0) return undefined;
+    return Buffer.from(this.buf.subarray(0, n));
   }
 
   private readCpu(uid: number): void {
