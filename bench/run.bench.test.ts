@@ -164,7 +164,7 @@ COMMIT;`);
   it.runIf(ONLY.has('quota'))('9. disk quotas on this host: idle RSS with 10,000 users, ListUsers with a btrfs quota path, Reconcile applying quotas', async () => {
     results.quota = await runQuota({
       dbUsers: DB_USERS, subvolumes: num('BENCH_QUOTA_SUBVOLS', 300), listCalls: num('BENCH_QUOTA_LIST_CALLS', 30), coldCalls: num('BENCH_QUOTA_COLD_CALLS', 10),
-      accounts: num('BENCH_QUOTA_ACCOUNTS', 100), firstAccountUid: num('BENCH_QUOTA_UID0', 4700), idleMs: num('BENCH_QUOTA_IDLE_MS', 3000), imageSize: env.BENCH_QUOTA_IMAGE ?? '2G',
+      accounts: num('BENCH_QUOTA_ACCOUNTS', 100), firstAccountUid: num('BENCH_QUOTA_UID0', 4700), idleMs: num('BENCH_QUOTA_IDLE_MS', 3000), settleMs: num('BENCH_QUOTA_SETTLE_MS', 30_000), imageSize: env.BENCH_QUOTA_IMAGE ?? '2G',
     });
     write();
     const q = results.quota;
