@@ -178,6 +178,24 @@ export function observeUsageReader(cgroups: CgroupLimits): UsageReader {
   };
 }
 
+/**
+ * The file reader plus a reading with no figures for each live user cgroup the backend lists and
+ * the files do not (systemd's slice exists, but not in the cpu and memory hierarchies: a container
+ * whose controllers are mounted read-only), so the sampler reports that user live and unmeasured
+ * rather than not logged in. One listing per tick (ListUnitsByPatterns on systemd); a failed
+ * listing adds nothing.
+ */
+export function withUnmeasured(reader: UsageReader, liveUids: () => Promise<number[]>): UsageReader {
+  return {
+    mode: reader.mode,
+    async readAll() {
+      const [readings, live] = await Promise.all([reader.readAll(), liveUids().catch(() => [] as number[])]);
+      const read = new Set(readings.map((r) => r.uid));
+      return [...readings, ...live.filter((uid) => !read.has(uid)).map((uid) => ({ uid, cpuUsageNsec: null, memoryBytes: null, tasks: null }))];
+    },
+  };
+}
+
 /** Disk usage summed over the quota paths per uid, from the bulk table GetUser reads (null-free: users without usage are absent). */
 export function summedDisk(paths: readonly { usage: ReadonlyMap<number, { usedBytes: number }> | null }[]): Map<number, number> {
   const out = new Map<number, number>();

@@ -42,8 +42,8 @@ export interface ConfigFact {
 
 /** What the cgroupfs probe found under /sys/fs/cgroup. */
 export type CgroupfsFact =
-  | { readonly version: 'v1'; readonly cpuMount: string; readonly memoryMount: string }
-  | { readonly version: 'v2'; readonly mountPoint: string; readonly controllers: readonly string[] }
+  | { readonly version: 'v1'; readonly cpuMount: string; readonly memoryMount: string; readonly readOnly?: boolean }
+  | { readonly version: 'v2'; readonly mountPoint: string; readonly controllers: readonly string[]; readonly readOnly?: boolean }
   | { readonly version: null; readonly reason: string };
 
 export type QuotaFact = { readonly path: string; readonly status: QuotaPathStatus } | { readonly path: string; readonly error: string };
@@ -113,13 +113,26 @@ export function cgroupCheck(choice: DoctorFacts['cgroupChoice'], systemdBooted: 
   const [id, title] = ['cgroups', 'cgroup controllers'];
   if (choice === 'none') return { id, title, status: 'warn', detail: '[Backend] Cgroups=none: CPU and memory limits are recorded, not enforced', fix: 'set [Backend] Cgroups=auto and restart diycloudd' };
   if (choice === 'systemd') {
-    if (systemdBooted) return ok(id, title, 'systemd (as configured)');
+    if (systemdBooted) return systemdControllers(f, 'systemd (as configured)');
     return { id, title, status: 'fail', detail: '[Backend] Cgroups=systemd, but systemd is not PID 1 on this host', fix: 'set [Backend] Cgroups=auto (diycloud then manages its own cgroups) and restart diycloudd' };
   }
-  if (choice === 'auto' && systemdBooted) return ok(id, title, 'systemd');
+  if (choice === 'auto' && systemdBooted) return systemdControllers(f, 'systemd');
   if (f.version !== null) return ok(id, title, cgroupfsDetail(f));
   const what = choice === 'cgroupfs' ? '[Backend] Cgroups=cgroupfs, but diycloudd will not start: ' : 'no systemd and no usable cgroup hierarchy, so limits are not enforced: ';
   return { id, title, status: 'fail', detail: what + f.reason, fix: CGROUP_FIX };
+}
+
+/**
+ * systemd enforces through the same controllers diycloud would use itself: where the hierarchy
+ * offers no cpu and memory controller, or has them mounted read-only (a container that was not
+ * delegated them), systemd records the limits on the slice and the kernel holds nobody to them.
+ */
+function systemdControllers(f: CgroupfsFact, what: string): Check {
+  const [id, title] = ['cgroups', 'cgroup controllers'];
+  const fix = 'run diycloud on the host itself, or give this container the cpu and memory controllers (a delegated cgroup v2 hierarchy, e.g. systemd-nspawn on a unified host)';
+  if (f.version === null) return { id, title, status: 'warn', detail: `${what}, but ${f.reason}: CPU and memory limits are recorded, not enforced`, fix };
+  if (f.readOnly) return { id, title, status: 'warn', detail: `${what}, but the cgroup hierarchy with cpu and memory is mounted read-only (${cgroupfsDetail(f)}): CPU and memory limits are recorded, not enforced`, fix };
+  return ok(id, title, what);
 }
 
 export function quotaChecks(paths: readonly string[] | null, facts: readonly QuotaFact[]): Check[] {

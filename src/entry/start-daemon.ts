@@ -57,7 +57,7 @@ import { BusLimitEventSignals } from '../adapters/dbus/limit-event-signals';
 import { SqliteLimitEvents } from '../adapters/store/sqlite-limit-events';
 import { TtyNotifier } from '../adapters/terminal/tty-notifier';
 import { statfs } from 'node:fs/promises';
-import { UsageSampler, observeUsageReader, summedDisk } from '../app/sample-usage';
+import { UsageSampler, observeUsageReader, summedDisk, withUnmeasured } from '../app/sample-usage';
 import { readDiskUsage } from '../app/disk-usage';
 import { CgroupfsUsageReader, usageLayout } from '../adapters/cgroup-events/usage-files';
 import { SqliteUsage } from '../adapters/store/sqlite-usage';
@@ -143,7 +143,7 @@ export async function startDaemon(opts: DaemonOptions, log: Logger): Promise<voi
   const usageStore = withBusyErrors(new SqliteUsage(db));
   const usageIntervalSec = config.usage?.sampleIntervalSec ?? 10;
   const sampler = new UsageSampler({
-    reader: usageFiles ? new CgroupfsUsageReader(usageFiles) : cgroups.backend === 'none' ? { mode: 'none', readAll: async () => [] } : observeUsageReader(cgroups),
+    reader: usageFiles ? withUnmeasured(new CgroupfsUsageReader(usageFiles), () => cgroups.listUsers()) : cgroups.backend === 'none' ? { mode: 'none', readAll: async () => [] } : observeUsageReader(cgroups),
     store: usageStore,
     log,
     nowMs: () => Date.now(),

@@ -1,6 +1,6 @@
 // Reads the facts diycloudctl doctor judges: the config, cgroupfs, quota paths, the hook, PAM files, the unit and the daemon.
 
-import { constants } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { parseConfig, type Config } from '../../core/config';
 import { DOCTOR_PATHS, PAM_MODULE_DIRS, type CgroupfsFact, type ConfigFact, type DaemonFact, type DoctorFacts, type FileFact, type QuotaFact, type UnitFact } from '../../core/doctor';
@@ -23,6 +23,8 @@ export interface GatherDeps {
   /** /run/systemd/system: exists only when systemd is PID 1 (sd_booted()). */
   readonly systemdRunDir: string;
   readonly probeCgroups: () => CgroupfsProbe;
+  /** Whether a mount point is read-only (a write would fail with EROFS). */
+  readonly readOnlyMount: (path: string) => boolean;
   /** Asks diycloudd for its Version and Backend properties; rejects when it does not answer. */
   readonly daemon: () => Promise<{ version: string; backend: string; gpus?: GpuInventory }>;
   /** Reads a text file; null when it does not exist (other errors throw). */
@@ -49,6 +51,7 @@ export function systemGatherDeps(configPath: string, daemon: GatherDeps['daemon'
     quota: systemQuotaDeps(runProgram),
     systemdRunDir: '/run/systemd/system',
     probeCgroups: () => probeCgroupfs(),
+    readOnlyMount,
     daemon,
     readText,
     statFile: async (p) => {
@@ -82,10 +85,23 @@ async function gatherConfig(d: GatherDeps): Promise<{ fact: ConfigFact; config: 
   }
 }
 
-function cgroupfsFact(p: CgroupfsProbe): CgroupfsFact {
-  if (p.version === 'v1') return { version: 'v1', cpuMount: p.hierarchies.cpu.mountPoint, memoryMount: p.hierarchies.memory.mountPoint };
-  if (p.version === 'v2') return { version: 'v2', mountPoint: p.mountPoint, controllers: p.controllers };
+function cgroupfsFact(p: CgroupfsProbe, readOnlyMount: (path: string) => boolean): CgroupfsFact {
+  if (p.version === 'v1') {
+    const [cpuMount, memoryMount] = [p.hierarchies.cpu.mountPoint, p.hierarchies.memory.mountPoint];
+    return { version: 'v1', cpuMount, memoryMount, readOnly: readOnlyMount(cpuMount) || readOnlyMount(memoryMount) };
+  }
+  if (p.version === 'v2') return { version: 'v2', mountPoint: p.mountPoint, controllers: p.controllers, readOnly: readOnlyMount(p.mountPoint) };
   return { version: null, reason: p.reason };
+}
+
+/** Whether a write to the mount would fail with EROFS (any other answer, EACCES for a plain user among them, says nothing). */
+function readOnlyMount(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EROFS';
+  }
 }
 
 /** One fact per configured path; the default is the mount point of the filesystem holding /home, as the daemon picks it. */
@@ -150,7 +166,7 @@ export async function gatherFacts(d: GatherDeps): Promise<DoctorFacts> {
     config,
     cgroupChoice: cfg.backend.cgroups,
     systemdBooted,
-    cgroupfs: cgroupfsFact(d.probeCgroups()),
+    cgroupfs: cgroupfsFact(d.probeCgroups(), d.readOnlyMount),
     quotaPaths: cfg.quota.paths,
     quota: await gatherQuota(cfg.quota.paths, d.quota),
     hook: await d.statFile(DOCTOR_PATHS.hook),

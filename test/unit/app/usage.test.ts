@@ -1,6 +1,6 @@
 // Unit: the usage sampler (fake counters, the real SQLite store in memory) and the portal's reads with their authorization.
 import { describe, expect, it } from 'vitest';
-import { UsageSampler } from '../../../src/app/sample-usage';
+import { UsageSampler, withUnmeasured } from '../../../src/app/sample-usage';
 import { getHostSummary, getLimitEvents, getUsage, getUsageHistory, listSessions } from '../../../src/app/usage-queries';
 import { queryUsers } from '../../../src/app/query-users';
 import { SqliteUsage } from '../../../src/adapters/store/sqlite-usage';
@@ -122,5 +122,14 @@ describe('usage sampler and reads', () => {
     ]);
     expect((await queryUsers(d, root, { sort: 'cpuUsage', order: 'desc' })).users.map((u) => u.name)).toEqual(['alice', 'bob', 'olga']);
     expect((await queryUsers(d, root, { sort: 'memoryUsage' })).users.map((u) => u.name)).toEqual(['olga', 'bob', 'alice']);
+  });
+  it('withUnmeasured adds a figureless reading for each live cgroup the files lack, and nothing when the listing fails', async () => {
+    const files = { mode: 'cgroupfs files (v1)', readAll: async () => [{ uid: 1001, cpuUsageNsec: 5, memoryBytes: 6, tasks: 1 }] };
+    expect(await withUnmeasured(files, async () => [1000, 1001]).readAll()).toEqual([
+      { uid: 1001, cpuUsageNsec: 5, memoryBytes: 6, tasks: 1 },
+      { uid: 1000, cpuUsageNsec: null, memoryBytes: null, tasks: null },
+    ]);
+    expect(await withUnmeasured(files, async () => Promise.reject(new Error('bus down'))).readAll()).toEqual([{ uid: 1001, cpuUsageNsec: 5, memoryBytes: 6, tasks: 1 }]);
+    expect(withUnmeasured(files, async () => []).mode).toBe('cgroupfs files (v1)');
   });
 });

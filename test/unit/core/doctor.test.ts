@@ -82,6 +82,17 @@ describe('diagnose', () => {
     expect(check({ cgroupChoice: 'cgroupfs' }, 'cgroups').detail).toContain('cgroupfs (v2)');
   });
 
+  it('cgroups: systemd warns where it has no cpu and memory to enforce with (none offered, or mounted read-only as in a container)', () => {
+    const ro = check({ cgroupfs: { version: 'v1', cpuMount: '/sys/fs/cgroup/cpu', memoryMount: '/sys/fs/cgroup/memory', readOnly: true } }, 'cgroups');
+    expect(ro).toMatchObject({ status: 'warn' });
+    expect(ro.detail).toMatch(/^systemd, but the cgroup hierarchy with cpu and memory is mounted read-only \(cgroupfs \(v1\): cpu at \/sys\/fs\/cgroup\/cpu.*recorded, not enforced$/);
+    expect(ro.fix).toMatch(/delegated/);
+    const none = check({ cgroupChoice: 'systemd', cgroupfs: { version: null, reason: 'no cpu and memory in /sys/fs/cgroup/cgroup.controllers' } }, 'cgroups');
+    expect(none).toMatchObject({ status: 'warn', detail: 'systemd (as configured), but no cpu and memory in /sys/fs/cgroup/cgroup.controllers: CPU and memory limits are recorded, not enforced' });
+    expect(check({ cgroupfs: { version: 'v2', mountPoint: '/sys/fs/cgroup', controllers: ['cpu', 'memory'], readOnly: false } }, 'cgroups')).toMatchObject({ status: 'ok', detail: 'systemd' });
+    expect(allPassed(diagnose(healthy({ cgroupfs: { version: null, reason: 'x' } })))).toBe(true); // a warning, not a failure
+  });
+
   it('pam: the hook line missing from either file fails with pam-auth-update; commented out does not count', () => {
     const noSession = check({ pam: { profile: true, account: HOOK_ACCOUNT, session: 'session required pam_unix.so\n' } }, 'pam');
     expect(noSession).toMatchObject({ status: 'fail', fix: 'pam-auth-update --enable diycloud' });
