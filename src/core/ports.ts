@@ -170,8 +170,9 @@ export interface AdminStore {
   listUserAllocations(q: UserKeyQuery): UserAllocationRow[];
   /**
    * A token that changes whenever a listing's users (names, e-mail addresses, roles, enabled flags,
-   * allocations) or a role's profile may have changed, by this daemon or another connection: what
-   * an order kept between calls is checked against (app/decided-order-cache.ts).
+   * allocations) or a role's profile may have changed, by this daemon (through any store) or
+   * another connection; it may change more often (any write moves it), never less: what an answer
+   * kept between calls is checked against (app/decided-order-cache.ts).
    */
   listingRevision(): string;
   /** How many users the filter (listUserKeys' role, enabled and search) matches. */

@@ -22,21 +22,41 @@ export class SqliteAdminStore implements AdminStore {
   constructor(private readonly db: Database.Database) {}
 
   /**
-   * listingRevision's own part: bumped by every write below that can change what a listing shows
-   * (names, e-mail addresses, roles, enabled flags, allocations, role profiles), and again when a
-   * transaction that wrote ends, so an order read inside one that rolled back is never reused.
+   * listingRevision: total_changes() counts every row this connection changed (any store, any
+   * statement, rolled back or not) and data_version moves when another connection commits; ended
+   * counts transactions of this store that changed rows, so an answer read inside one that rolled
+   * back is never reused after it. Coarse on purpose: a sampler tick or a login moves it too, which
+   * costs a recomputation, never a stale answer.
    */
-  private writes = 0;
-  private dataVersion: Database.Statement | null = null;
+  private revisionStatement: Database.Statement | null = null;
+  private ended = 0;
+  /** countUsers' and hasNonAsciiText's answers at memoRevision (a users page asks both at every call). */
+  private readonly memo = new Map<string, number | boolean>();
+  private memoRevision = '';
 
   listingRevision(): string {
-    this.dataVersion ??= this.db.prepare('PRAGMA data_version').pluck();
-    // data_version moves when another connection (sqlite3 by hand, a maintenance tool) commits.
-    return `${this.writes}:${this.dataVersion.get() as number}`;
+    const [changes, version] = this.counters();
+    return `${changes}:${version}:${this.ended}`;
   }
 
-  private changing(): void {
-    this.writes++;
+  /** [total_changes(), data_version] of this connection. */
+  private counters(): [number, number] {
+    this.revisionStatement ??= this.db.prepare('SELECT total_changes(), data_version FROM pragma_data_version').raw(true);
+    return this.revisionStatement.get() as [number, number];
+  }
+
+  private memoized<T extends number | boolean>(key: string, read: () => T): T {
+    const revision = this.listingRevision();
+    if (revision !== this.memoRevision) {
+      this.memo.clear();
+      this.memoRevision = revision;
+    }
+    const kept = this.memo.get(key);
+    if (kept !== undefined) return kept as T;
+    const v = read();
+    if (this.memo.size >= 64) this.memo.clear();
+    this.memo.set(key, v);
+    return v;
   }
 
   /** One prepared statement per filter shape (no role/enabled, either, both), made on first use. */
@@ -83,12 +103,12 @@ export class SqliteAdminStore implements AdminStore {
 
   countUsers(filter: UserKeyFilter): number {
     const { where, args } = whereOf(filter);
-    return (this.statement(`SELECT count(*) FROM users u${where}`).all(...args) as [number][])[0][0];
+    return this.memoized(`count ${where} ${JSON.stringify(args)}`, () => (this.statement(`SELECT count(*) FROM users u${where}`).all(...args) as [number][])[0][0]);
   }
 
   hasNonAsciiText(filter: UserKeyFilter): boolean {
     const { where, args } = whereOf(filter, "(u.username || coalesce(u.email, '')) GLOB '*[^ -~]*'");
-    return (this.statement(`SELECT EXISTS (SELECT 1 FROM users u${where})`).all(...args) as [number][])[0][0] === 1;
+    return this.memoized(`ascii ${where} ${JSON.stringify(args)}`, () => (this.statement(`SELECT EXISTS (SELECT 1 FROM users u${where})`).all(...args) as [number][])[0][0] === 1);
   }
 
   usersByUids(uids: readonly number[]): UserRecord[] {
@@ -104,7 +124,6 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   addUser(u: { name: string; uid: number; role: string; email: string | null }, at: string): void {
-    this.changing();
     try {
       this.db.transaction(() => {
         const id = this.db.prepare('INSERT INTO users (username, uid, role, email, created_at) VALUES (?, ?, ?, ?, ?)').run(u.name, u.uid, u.role, u.email, at).lastInsertRowid;
@@ -119,24 +138,20 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   setRole(uid: number, role: string): void {
-    this.changing();
     this.db.prepare('UPDATE users SET role = ? WHERE uid = ?').run(role, uid);
   }
 
   setEnabled(uid: number, enabled: boolean): void {
-    this.changing();
     this.db.prepare('UPDATE users SET is_active = ? WHERE uid = ?').run(enabled ? 1 : 0, uid);
   }
 
   setEmail(uid: number, email: string | null): void {
-    this.changing();
     this.db.prepare('UPDATE users SET email = ? WHERE uid = ?').run(email, uid);
   }
 
   setUserLimits(uid: number, patch: Partial<RawOverrides>): void {
     const keys = Object.keys(patch) as (keyof RawOverrides)[];
     if (keys.length === 0) return;
-    this.changing();
     const sets = keys.map((k) => `${COLUMNS[k]} = ?`).join(', ');
     this.db.transaction(() => {
       this.db.prepare('INSERT OR IGNORE INTO resource_allocations (user_id) SELECT id FROM users WHERE uid = ?').run(uid);
@@ -145,7 +160,6 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   resetUserLimits(uid: number): void {
-    this.changing();
     this.db.prepare(`UPDATE resource_allocations SET cpu_limit = NULL, mem_limit = NULL, disk_quota = NULL, gpus = NULL, tasks_max = NULL
       WHERE user_id = (SELECT id FROM users WHERE uid = ?)`).run(uid);
   }
@@ -160,7 +174,6 @@ export class SqliteAdminStore implements AdminStore {
 
   setRoleProfile(name: string, patch: Partial<RawOverrides>): void {
     const keys = Object.keys(patch) as (keyof RawOverrides)[];
-    this.changing();
     this.db.transaction(() => {
       this.db.prepare('INSERT OR IGNORE INTO roles (name) VALUES (?)').run(name);
       if (keys.length) this.db.prepare(`UPDATE roles SET ${keys.map((k) => `${COLUMNS[k]} = ?`).join(', ')} WHERE name = ?`).run(...keys.map((k) => toColumn(patch[k])), name);
@@ -177,12 +190,16 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   transaction<T>(fn: () => T): T {
-    const before = this.writes;
+    const before = this.changes();
     try {
       return this.db.transaction(fn)();
     } finally {
-      if (this.writes !== before) this.writes++;
+      if (this.changes() !== before) this.ended++;
     }
+  }
+
+  private changes(): number {
+    return this.counters()[0];
   }
 
   beginCreateIntent(username: string, range: { min: number; max: number }, at: string): { id: number; uid: number } | null {
@@ -225,7 +242,6 @@ export class SqliteAdminStore implements AdminStore {
   }
 
   deleteUser(uid: number): void {
-    this.changing();
     this.db.prepare('DELETE FROM users WHERE uid = ?').run(uid);
   }
 }

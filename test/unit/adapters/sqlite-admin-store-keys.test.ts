@@ -152,6 +152,20 @@ describe('SqliteAdminStore.listingRevision', () => {
     fresh();
   });
 
+  it('changes on a write through the same connection by any other code, so countUsers and hasNonAsciiText never answer from before it', () => {
+    const { admin, db } = fixture();
+    expect(admin.countUsers({})).toBe(5);
+    expect(admin.hasNonAsciiText({})).toBe(false);
+    const before = admin.listingRevision();
+    db.prepare("INSERT INTO users (username, uid, role, created_at, email) VALUES ('gus', 3007, 'user', '2026-01-01T00:00:00.000Z', 'g\u00fcs@example.org')").run();
+    expect(admin.listingRevision()).not.toBe(before);
+    expect(admin.countUsers({})).toBe(6);
+    expect(admin.hasNonAsciiText({})).toBe(true);
+    expect(admin.countUsers({ search: 'example.org' })).toBe(2);
+    db.prepare("DELETE FROM users WHERE username = 'gus'").run();
+    expect(admin.countUsers({ search: 'example.org' })).toBe(1);
+  });
+
   it('changes when another connection commits', () => {
     const dir = mkdtempSync(join(tmpdir(), 'diycloud-rev-'));
     try {
