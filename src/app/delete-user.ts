@@ -32,8 +32,15 @@ export async function deleteUser(deps: AppDeps, caller: Caller, rawName: unknown
       // logind ends the sessions asynchronously: up to 5 s, asked again every 100 ms.
       for (let i = 0; i < 50 && (sessions = await deps.sessions.sessionCount(r.uid)) > 0; i++) await new Promise<void>((res) => deps.scheduler.after(100, res));
     }
-    const intent = deps.admin.beginDeleteIntent(name, r.uid, { removeHome: o.remove_home === true }, deps.clock.now().toISOString());
-    await recoverIntent(deps, { id: intent, op: 'delete', username: name, uid: r.uid, detail: { removeHome: o.remove_home === true } });
+    // Held in the UID's queue, like every enforcement: one already running (a login's, a Reconcile
+    // batch's, a memory ratchet step) finishes first, so none can put a quota or limit back after
+    // they are removed; one queued behind finds the rows gone. A pending ratchet step is dropped.
+    await deps.queue.run(r.uid, async () => {
+      deps.ratchets.get(r.uid)?.cancel();
+      deps.ratchets.delete(r.uid);
+      const intent = deps.admin.beginDeleteIntent(name, r.uid, { removeHome: o.remove_home === true }, deps.clock.now().toISOString());
+      await recoverIntent(deps, { id: intent, op: 'delete', username: name, uid: r.uid, detail: { removeHome: o.remove_home === true } });
+    });
     deps.events.emit('UserRemoved', name, r.uid);
   });
 }

@@ -140,6 +140,24 @@ describe('deleteUser', () => {
     expect(d.events.emitted).toContain('UserRemoved bob 1000');
     expect((d.db.prepare("SELECT count(*) AS n FROM audit_log WHERE target = 'bob'").get() as { n: number }).n).toBeGreaterThanOrEqual(2);
   });
+  it("waits for an enforcement already in the UID's queue, so nothing puts the quota back after it is removed", async () => {
+    const d = testDeps(undefined, { quota: true });
+    await createUser(d, root, 'cat', '', 'user', { disk: '1G' });
+    const q = d.quota!;
+    let release!: () => void;
+    // An enforcement of cat's that started before the deletion and applies her quota when it ends (a late login, a Reconcile batch).
+    const late = d.queue.run(1000, async () => {
+      await new Promise<void>((r) => (release = r));
+      await q.apply({ uid: 1000, name: 'cat', home: null }, { diskSoftBytes: 900, diskHardBytes: 1000 });
+    });
+    const deleting = deleteUser(d, root, 'cat', {});
+    await new Promise((r) => setTimeout(r, 20));
+    expect(d.store.userByName('cat')).not.toBeNull(); // still waiting for the queue
+    release();
+    await Promise.all([late, deleting]);
+    expect(q.users.get(1000)).toMatchObject({ softBytes: 0, hardBytes: 0 });
+    expect(d.store.userByName('cat')).toBeNull();
+  });
   it('an unmanaged name is NoSuchUser; bad options are InvalidArgument', async () => {
     const d = testDeps();
     await expect(deleteUser(d, root, 'ghost', {})).rejects.toMatchObject({ code: 'NoSuchUser' });
