@@ -5,6 +5,7 @@ import { validateUsername } from '../core/username';
 import type { Caller } from '../core/ports';
 import { ACTIONS, authorizedChange } from './authorize';
 import type { AppDeps } from './deps';
+import { cancelRatchet } from './enforce-allocation';
 import { managedUser } from './managed-user';
 import { recoverIntent } from './recover-intents';
 
@@ -36,8 +37,7 @@ export async function deleteUser(deps: AppDeps, caller: Caller, rawName: unknown
     // batch's, a memory ratchet step) finishes first, so none can put a quota or limit back after
     // they are removed; one queued behind finds the rows gone. A pending ratchet step is dropped.
     await deps.queue.run(r.uid, async () => {
-      deps.ratchets.get(r.uid)?.cancel();
-      deps.ratchets.delete(r.uid);
+      cancelRatchet(deps, r.uid);
       const intent = deps.admin.beginDeleteIntent(name, r.uid, { removeHome: o.remove_home === true }, deps.clock.now().toISOString());
       await recoverIntent(deps, { id: intent, op: 'delete', username: name, uid: r.uid, detail: { removeHome: o.remove_home === true } });
     });

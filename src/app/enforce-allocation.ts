@@ -122,9 +122,14 @@ export async function enforceAfterChange(deps: AppDeps, r: UserRecord, diskChang
   return [...result.disk.flatMap((d) => (d.warning ? [d.warning] : [])), ...(result.gpu?.warning ? [result.gpu.warning] : []), ...(groups ? [groups] : [])];
 }
 
-function scheduleRatchet(deps: AppDeps, uid: number, done: boolean): void {
+/** Drops the UID's pending memory ratchet step, if any (a new plan replaces it; a deleted user needs none). */
+export function cancelRatchet(deps: Pick<AppDeps, 'ratchets'>, uid: number): void {
   deps.ratchets.get(uid)?.cancel();
   deps.ratchets.delete(uid);
+}
+
+function scheduleRatchet(deps: AppDeps, uid: number, done: boolean): void {
+  cancelRatchet(deps, uid);
   if (done) return;
   const timer = deps.scheduler.after(deps.config.ratchetIntervalMs, () => {
     deps.ratchets.delete(uid);

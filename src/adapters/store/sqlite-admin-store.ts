@@ -164,8 +164,12 @@ export class SqliteAdminStore implements AdminStore {
       WHERE user_id = (SELECT id FROM users WHERE uid = ?)`).run(uid);
   }
 
+  /** Prepared once: every login reads its user's role (compiling the statement each time was most of role()'s cost). */
+  private roleStatement: Database.Statement | null = null;
+
   role(name: string): RoleRecord | null {
-    return toRole(this.db.prepare('SELECT * FROM roles WHERE name = ?').get(name) as RoleRow | undefined);
+    this.roleStatement ??= this.db.prepare('SELECT * FROM roles WHERE name = ?');
+    return toRole(this.roleStatement.get(name) as RoleRow | undefined);
   }
 
   listRoles(): RoleRecord[] {

@@ -89,6 +89,8 @@ export class SqliteStore implements Store {
    * other write (users, allocations, roles, audit) stays FULL.
    */
   private relaxed<T>(fn: () => T): T {
+    // Not a statement prepared once: SQLite applies PRAGMA synchronous when it compiles the
+    // statement, so running a prepared one again changes nothing (the durability test saw it).
     this.db.pragma('synchronous = NORMAL');
     try {
       return fn();
@@ -128,7 +130,11 @@ export class SqliteStore implements Store {
 
   setApplied(uid: number, a: { resource: 'cgroup'; settings: CgroupSettings } | { resource: 'disk'; settings: DiskSettings }, at: string): void {
     const resource = a.resource === 'cgroup' ? 'cgroup' : `disk:${a.settings.path}`;
-    this.q.setApplied.run(uid, resource, JSON.stringify(a.settings), at);
+    const value = JSON.stringify(a.settings);
+    // Every login records what its cgroup carries, nearly always the same: a read costs half a write
+    // transaction that changes nothing (and takes no write lock).
+    if ((this.q.applied.get(uid, resource) as { value: string } | undefined)?.value === value) return;
+    this.q.setApplied.run(uid, resource, value, at);
   }
 
   forgetApplied(uid: number, resource?: 'cgroup' | { disk: string }): void {

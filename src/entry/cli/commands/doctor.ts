@@ -49,12 +49,14 @@ export function addDoctorCommand(program: Command): void {
     .description('check this host as a whole (run as root; works while diycloudd is down) and print each problem with its fix')
     .option('--config <path>', 'the diycloudd config to check (a missing file means the defaults)', DEFAULT_CONFIG_PATH)
     .addHelpText('after', `
-Checks: the config parses; cgroup controllers (systemd as PID 1, else a cgroupfs v2 or v1
+Checks: the config parses; cgroup controllers (systemd as PID 1 with cpu and memory controllers
+it can write: none offered, or mounted read-only, is a warning; else a cgroupfs v2 or v1
 hierarchy with cpu and memory); disk quotas on each [Quota] Paths entry (default: the filesystem
 holding /home): enforced is ok, accounting only is a warning, off fails; the PAM gate
 (pam_diycloud.so beside pam_unix.so, or /usr/libexec/diycloud/pam-hook where the PAM lines
 still run it with pam_exec); the diycloud lines in /etc/pam.d/common-account and
-common-session; the diycloudd unit (on systemd); and whether diycloudd answers on the bus.
+common-session; the diycloudd unit (on systemd); GPU access (whether the kernel holds users to
+their GPU grants on this backend); and whether diycloudd answers on the bus.
 
 Examples:
   diycloudctl doctor
