@@ -77,7 +77,7 @@ describe.skipIf(reason)('kernel enforces user-slice limits (qemu VM)', () => {
     uid = await vm.addUser(USER);
     // A real sshd login (PAM, pam_systemd, the diycloud hook): leaves a long-lived process in her session.
     await vm.execAs(USER, 'nohup sleep 1000 >/dev/null 2>&1 &');
-    keepalivePid = (await vm.exec(`pgrep -u ${USER} -x sleep`)).stdout.trim();
+    keepalivePid = (await vm.exec(`pgrep -n -u ${USER} -x sleep`)).stdout.trim(); // -n: the newest, should a retried login (lib/vm.ts) have left two
     defaults = await sliceProps(vm, uid); // not in the database yet: the [Defaults] allocation
     baseline = await cpuRun(vm, USER, uid, 5); // control: the same load without the 0.5-core limit
     console.log(`baseline with the default allocation ${JSON.stringify(defaults)}: ${JSON.stringify(baseline)}`);

@@ -12,7 +12,7 @@ export interface ExecOptions {
   allowFail?: boolean; // default false: a non-zero exit status throws
   input?: string; // written to the remote command's stdin
 }
-export interface ExecResult { code: number; stdout: string; stderr: string; ms: number }
+export interface ExecResult { code: number; stdout: string; stderr: string; ms: number; timedOut?: boolean }
 
 export interface BootOptions {
   /** Called on the unpacked rootfs (a host directory) before it is imaged: install the project here. */
@@ -145,7 +145,7 @@ export async function bootVm(opts: BootOptions = {}): Promise<Vm> {
       child.on('error', (e) => { clearTimeout(timer); reject(e); });
       child.on('close', (code, sig) => {
         clearTimeout(timer);
-        const res: ExecResult = { code: code ?? (timedOut ? 124 : 128), stdout, stderr, ms: Date.now() - t0 };
+        const res: ExecResult = { code: code ?? (timedOut ? 124 : 128), stdout, stderr, ms: Date.now() - t0, timedOut };
         if (timedOut && !o.allowFail) return reject(new Error(`vm ${user}$ ${cmd}: timed out after ${timeoutMs} ms (${sig})\n${stdout}${stderr}`));
         if (res.code !== 0 && !o.allowFail) {
           return reject(new Error(`vm ${user}$ ${cmd}: exit ${res.code}\nstdout: ${stdout.slice(-2000)}\nstderr: ${stderr.slice(-2000)}`));
@@ -207,6 +207,20 @@ export async function bootVm(opts: BootOptions = {}): Promise<Vm> {
     throw new Error(`bootVm failed: ${msg}\n--- console (${consoleLog}) ---\n${tail(consoleLog)}`);
   }
 
+  /** sshd, PAM, logind and diycloudd lines since `sinceMs` (epoch ms), for a login that failed without saying why. */
+  const guestLoginJournal = async (sinceMs: number): Promise<string> => {
+    const since = `@${Math.floor(sinceMs / 1000) - 2}`;
+    const r = await sshExec('root', `journalctl -q --no-pager -o short-monotonic --since ${since} ` +
+      '_COMM=sshd + _SYSTEMD_UNIT=systemd-logind.service + _SYSTEMD_UNIT=diycloudd.service + _SYSTEMD_UNIT=dbus.service | tail -60',
+    { allowFail: true, timeoutMs: 30_000 });
+    return (r.stdout + r.stderr).trim() || '(nothing in the guest journal)';
+  };
+  const expectSuccess = (user: string, cmd: string, res: ExecResult, extra = ''): ExecResult => {
+    if (res.code === 0 && !res.timedOut) return res;
+    if (res.timedOut) throw new Error(`vm ${user}$ ${cmd}: timed out after ${res.ms} ms\n${res.stdout}${res.stderr}${extra}`);
+    throw new Error(`vm ${user}$ ${cmd}: exit ${res.code}\nstdout: ${res.stdout.slice(-2000)}\nstderr: ${res.stderr.slice(-2000)}${extra}`);
+  };
+
   const addUser = async (user: string): Promise<number> => {
     const r = await sshExec('root', `id -u ${user} 2>/dev/null || { useradd -m -s /bin/bash ${user} && id -u ${user}; }`);
     return Number(r.stdout.trim().split('\n').pop());
@@ -224,7 +238,16 @@ export async function bootVm(opts: BootOptions = {}): Promise<Vm> {
           `install -d -m 700 -o ${user} -g $g $h/.ssh; install -m 600 -o ${user} -g $g /root/.ssh/authorized_keys $h/.ssh/authorized_keys`);
         authorized.add(user);
       }
-      return sshExec(user, cmd, o);
+      if (o?.allowFail) return sshExec(user, cmd, o);
+      const t0 = Date.now();
+      const first = await sshExec(user, cmd, { ...o, allowFail: true });
+      if (first.code !== 255 || first.stdout !== '' || first.timedOut) return expectSuccess(user, cmd, first);
+      // ssh's own 255 with no output: sshd closed the login (a CI run once saw this at a first login under TCG, with nothing
+      // to say why). Print the guest's side, then log in once more: a refusal by diycloud recurs and still fails the caller.
+      const why = await guestLoginJournal(t0);
+      console.warn(`vm ${user}$ ${cmd}: ssh exit 255 with no output after ${first.ms} ms; retrying once. Guest journal:\n${why}`);
+      const second = await sshExec(user, cmd, { ...o, allowFail: true });
+      return expectSuccess(user, cmd, second, second.code === 0 ? '' : `\nguest journal at the first failure:\n${why}`);
     },
     addUser,
     stop: (o) => cleanup(o?.keepLog ?? false),
